@@ -1,0 +1,207 @@
+"""The ``dltheory`` command.
+
+Bad input of any kind ends with a one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dltheory.errors import DLTheoryError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="dltheory: deep-learning theory computed and checked against real networks.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise DLTheoryError(f"--set takes KEY=VALUE (e.g. --set widths=[64,128]); got {item!r}")
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw
+        out[key.strip()] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+@app.command("list")
+def list_experiments() -> None:
+    """List the registered experiments."""
+    from dltheory.experiments import all_experiments
+
+    table = Table(title="dltheory experiments")
+    for col in ("name", "pillar", "title"):
+        table.add_column(col)
+    for exp in all_experiments().values():
+        table.add_row(exp.name, exp.pillar, exp.title)
+    console.print(table)
+
+
+def _print_claims(records) -> int:
+    table = Table(title="claims")
+    for col in ("experiment", "claim", "threshold", "measured", "result"):
+        table.add_column(col)
+    failed = 0
+    for rec in records:
+        if not rec.ok:
+            table.add_row(rec.meta["name"], "(experiment errored)", "", "", "[red]error[/red]")
+            failed += 1
+        for c in rec.claims:
+            measured = "—" if c["measured"] is None else f"{c['measured']:.4g}"
+            table.add_row(rec.meta["name"], c["name"], c["threshold"], measured,
+                          "[green]pass[/green]" if c["passed"] else "[red]fail[/red]")
+            failed += not c["passed"]
+    console.print(table)
+    return failed
+
+
+@app.command("run")
+def run(
+    name: Annotated[str, typer.Argument(help="experiment name (see `dltheory list`)")],
+    scale: Annotated[str, typer.Option(help="quick or full")] = "quick",
+    seed: Annotated[int, typer.Option(min=0, help="global seed")] = 0,
+    out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config field: KEY=VALUE")] = None,
+    report: Annotated[bool, typer.Option(help="rebuild the HTML report afterwards")] = True,
+) -> None:
+    """Run one experiment, save its results, and rebuild the report."""
+    from dltheory.experiments import run_experiment
+    from dltheory.report import build_report
+
+    record = run_experiment(name, scale=scale, seed=seed, out_dir=out, overrides=_parse_overrides(set_))
+    _print_claims([record])
+    console.print(f"results in {record.directory} ({record.meta['wall_time_s']:.1f} s)")
+    if report:
+        console.print(f"report: {build_report(out)}")
+
+
+@app.command("reproduce")
+def reproduce(
+    quick: Annotated[bool, typer.Option("--quick/--full", help="quick (minutes) or full (research) scale")] = True,
+    seed: Annotated[int, typer.Option(min=0, help="global seed")] = 0,
+    out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
+    only: Annotated[Optional[list[str]], typer.Option(help="run only these experiments (repeatable)")] = None,
+) -> None:
+    """Run every experiment and write the HTML report (results/report.html)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dltheory.experiments import all_experiments, get_experiment, run_experiment
+    from dltheory.report import build_report
+
+    names = list(only) if only else list(all_experiments())
+    experiments = [get_experiment(n) for n in names]
+    scale = "quick" if quick else "full"
+    records = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("experiments", total=len(experiments))
+        for exp in experiments:
+            progress.update(task, description=f"running {exp.name}")
+            if not console.is_terminal:
+                console.print(f"running {exp.name} ({scale}) ...")
+            rec = run_experiment(exp, scale=scale, seed=seed, out_dir=out, catch_errors=True)
+            if not rec.ok:
+                err_console.print(f"[red]{exp.name} errored:[/red] {rec.meta['error']}")
+            records.append(rec)
+            progress.advance(task)
+    failed = _print_claims(records)
+    path = build_report(out)
+    console.print(f"report: {path}")
+    errored = sum(not r.ok for r in records)
+    if errored:
+        err_console.print(f"{errored} experiment(s) errored; see the report")
+        raise typer.Exit(1)
+    console.print(f"{failed} claim(s) fail (reported honestly in the report)" if failed else "all claims pass")
+
+
+@app.command("report")
+def report(out: Annotated[Path, typer.Option(help="results directory")] = Path("results")) -> None:
+    """Rebuild the HTML report from saved results."""
+    from dltheory.report import build_report
+
+    console.print(f"report: {build_report(out)}")
+
+
+@app.command("criticality")
+def criticality(activation: Annotated[str, typer.Argument(help="activation name, e.g. gelu")]) -> None:
+    """Universality class, critical (C_b, C_W), fixed point K* and susceptibilities there."""
+    from dltheory.effective import critical_point, universality_class
+
+    cls = universality_class(activation)
+    table = Table(title=f"criticality of {activation}", show_header=False)
+    table.add_row("universality class", cls.name)
+    try:
+        cp = critical_point(activation)
+    except DLTheoryError as exc:
+        table.add_row("critical point", f"none ({exc})")
+        console.print(table)
+        return
+    fmt = lambda v: "any (scale-invariant)" if v is None else f"{v:.9f}"  # noqa: E731
+    for label, value in (("C_b", cp.cb), ("C_W", cp.cw), ("K*", cp.k_star),
+                         ("chi_parallel(K*)", cp.chi_parallel), ("chi_perp(K*)", cp.chi_perp)):
+        table.add_row(label, fmt(value))
+    for label in ("a1", "b1"):
+        value = getattr(cls, label, None)
+        if value is not None:
+            table.add_row(label, f"{value:.6g}")
+    console.print(table)
+
+
+@app.command("kernel")
+def kernel(
+    activation: Annotated[str, typer.Option(help="activation name")] = "relu",
+    depth: Annotated[int, typer.Option(help="number of layers L")] = 10,
+    cb: Annotated[float, typer.Option(help="bias variance C_b")] = 0.0,
+    cw: Annotated[float, typer.Option(help="weight variance C_W")] = 2.0,
+    inputs: Annotated[Optional[Path], typer.Option(help=".npy file of inputs, shape (P, n0)")] = None,
+    lambda_b: Annotated[float, typer.Option(help="bias learning-rate weight")] = 1.0,
+    lambda_w: Annotated[float, typer.Option(help="weight learning-rate weight")] = 1.0,
+    save: Annotated[Optional[Path], typer.Option(help="save K and Theta (depth, P, P) to this .npz")] = None,
+) -> None:
+    """NNGP kernel K^(l) and mean NTK Theta^(l) per layer for the given inputs."""
+    import numpy as np
+
+    from dltheory.effective import ntk_recursion
+
+    if inputs is None:
+        x = np.eye(2, 4) + 0.5
+    else:
+        if not inputs.is_file():
+            raise DLTheoryError(f"--inputs: no such file {inputs}")
+        try:
+            x = np.load(inputs, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise DLTheoryError(f"--inputs: cannot read {inputs} as a .npy array ({exc})") from None
+    k, theta = ntk_recursion(x, depth, activation, cb, cw, lambda_b=lambda_b, lambda_w=lambda_w)
+    if save is not None:
+        np.savez(save, nngp=k, ntk=theta, inputs=x)
+        console.print(f"saved nngp and ntk, shape {k.shape}, to {save}")
+        return
+    np.set_printoptions(precision=6, suppress=True, linewidth=120)
+    for layer in range(depth):
+        console.print(f"[bold]layer {layer + 1}[/bold]\nNNGP K:\n{k[layer]}\nNTK Theta:\n{theta[layer]}")
+
+
+def main() -> None:
+    """Entry point: run the Typer app; bad input exits with code 2 and a one-line message."""
+    try:
+        app()  # standalone: usage errors print a message and exit with code 2
+    except DLTheoryError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

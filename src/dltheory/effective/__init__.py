@@ -1,0 +1,1 @@
+"""Effective theory of deep MLPs (effective-theory.md): pure NumPy/SciPy float64."""

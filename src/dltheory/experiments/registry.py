@@ -1,0 +1,44 @@
+"""Discovery of experiments: every module of :mod:`dltheory.experiments` that defines ``EXPERIMENT``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from dltheory.errors import DLTheoryError
+from dltheory.experiments.base import Experiment
+
+__all__ = ["all_experiments", "get_experiment"]
+
+_INFRASTRUCTURE = {"base", "registry", "runner"}
+
+
+@cache
+def all_experiments() -> dict[str, Experiment]:
+    """All registered experiments by name, ordered by pillar then module name."""
+    import dltheory.experiments as package
+
+    found: list[Experiment] = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in _INFRASTRUCTURE or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        experiment = getattr(module, "EXPERIMENT", None)
+        if isinstance(experiment, Experiment):
+            found.append(experiment)
+    order = {"effective": 0, "richness": 1, "neurashed": 2, "weightspace": 3}
+    found.sort(key=lambda e: (order.get(e.pillar, 9), e.name))
+    names = [e.name for e in found]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise RuntimeError(f"duplicate experiment names: {sorted(duplicates)}")
+    return {e.name: e for e in found}
+
+
+def get_experiment(name: str) -> Experiment:
+    """The experiment called ``name``; a clear error lists the known names otherwise."""
+    experiments = all_experiments()
+    if name not in experiments:
+        raise DLTheoryError(f"unknown experiment {name!r}; known: {', '.join(experiments)}")
+    return experiments[name]
