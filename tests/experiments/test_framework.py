@@ -1,0 +1,108 @@
+"""The experiment contract, the runner's saved files, and the registry."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dltheory.errors import DLTheoryError
+from dltheory.experiments import Claim, Experiment, Outcome, ScaledConfig, all_experiments, get_experiment, run_experiment
+from dltheory.experiments.runner import experiment_rng, load_record
+
+
+@dataclass(frozen=True)
+class ToyConfig(ScaledConfig):
+    n: int = 1000
+
+    @classmethod
+    def quick(cls):
+        return cls(n=200)
+
+    def validate(self):
+        if self.n < 2:
+            raise DLTheoryError(f"n must be >= 2; got {self.n}")
+
+
+def toy_run(config: ToyConfig, rng: np.random.Generator) -> Outcome:
+    import matplotlib.pyplot as plt
+
+    x = rng.standard_normal(config.n)
+    se = x.std(ddof=1) / np.sqrt(config.n)
+    fig, ax = plt.subplots()
+    ax.hist(x, bins=20)
+    z = abs(x.mean()) / se
+    return Outcome(
+        table=pd.DataFrame({"i": np.arange(config.n), "x": x}),
+        figures={"hist": fig},
+        claims=[Claim("mean-zero", "|mean|/SE", "<= 4.4", z, z <= 4.4, "sample mean is consistent with 0", "hist")],
+        notes=["toy"],
+    )
+
+
+TOY = Experiment(name="toy", pillar="effective", title="Toy", description="A toy.", config_cls=ToyConfig, run=toy_run)
+
+
+def test_run_saves_table_figures_and_meta(tmp_path):
+    rec = run_experiment(TOY, scale="quick", seed=3, out_dir=tmp_path)
+    d = tmp_path / "toy"
+    assert (d / "table.parquet").is_file() and (d / "hist.png").is_file()
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["status"] == "ok" and meta["config"] == {"n": 200} and meta["seed"] == 3
+    assert meta["claims"][0]["name"] == "mean-zero" and meta["figures"] == ["hist"]
+    assert meta["versions"]["numpy"] == np.__version__ and meta["wall_time_s"] > 0
+    assert len(pd.read_parquet(d / "table.parquet")) == 200
+    assert load_record(d).ok and load_record(d).claims == rec.claims
+    assert not list(d.glob("*.tmp"))
+
+
+def test_same_seed_same_numbers_and_names_get_independent_streams(tmp_path):
+    a = run_experiment(TOY, seed=1, out_dir=tmp_path / "a")
+    b = run_experiment(TOY, seed=1, out_dir=tmp_path / "b")
+    assert a.claims[0]["measured"] == b.claims[0]["measured"]
+    assert experiment_rng(0, "x").random() != experiment_rng(0, "y").random()
+
+
+def test_overrides_are_validated(tmp_path):
+    with pytest.raises(DLTheoryError, match="unknown config field"):
+        run_experiment(TOY, out_dir=tmp_path, overrides={"m": 3})
+    with pytest.raises(DLTheoryError, match="n must be >= 2"):
+        run_experiment(TOY, out_dir=tmp_path, overrides={"n": 1})
+    with pytest.raises(DLTheoryError, match="scale must be one of"):
+        run_experiment(TOY, scale="huge", out_dir=tmp_path)
+
+
+def test_errors_inside_run_are_recorded_when_asked(tmp_path):
+    def broken(config, rng):
+        raise RuntimeError("boom")
+
+    exp = Experiment("broken", "effective", "Broken", "", ToyConfig, broken)
+    with pytest.raises(RuntimeError):
+        run_experiment(exp, out_dir=tmp_path)
+    rec = run_experiment(exp, out_dir=tmp_path, catch_errors=True)
+    assert rec.meta["status"] == "error" and "boom" in rec.meta["error"]
+
+
+def test_outcome_rejects_dangling_figure_and_duplicate_claims():
+    c = Claim("a", "s", "t", 1.0, True, "m", figure="nope")
+    with pytest.raises(ValueError, match="unknown figure"):
+        Outcome(table=pd.DataFrame(), claims=[c])
+    c = Claim("a", "s", "t", 1.0, True, "m")
+    with pytest.raises(ValueError, match="unique"):
+        Outcome(table=pd.DataFrame(), claims=[c, c])
+
+
+def test_registry_lists_valid_experiments():
+    experiments = all_experiments()
+    for name, exp in experiments.items():
+        assert exp.name == name
+        assert exp.pillar in {"effective", "richness", "neurashed", "weightspace"}
+        for scale in ("quick", "full"):
+            cfg = exp.config(scale)
+            assert isinstance(cfg, exp.config_cls)
+            json.dumps(cfg.to_dict())
+    with pytest.raises(DLTheoryError, match="unknown experiment"):
+        get_experiment("no-such-experiment")
