@@ -49,6 +49,8 @@ class Activation:
         Tag of the closed form used for Gaussian expectations (see module docstring).
     smoothed : callable or None
         ``smoothed(m, v) -> (E σ(x), E σ'(x))`` for x ~ N(m, v), elementwise (GELU only).
+    reflection : float or None
+        c with σ(z) − σ(−z) = c z for all z (GELU, SWISH: 1); lets the smoothed rule use half the nodes.
     """
 
     name: str
@@ -58,6 +60,7 @@ class Activation:
     slopes: tuple[float, float] | None = None
     closed_form: str | None = None
     smoothed: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    reflection: float | None = None
 
     @property
     def is_scale_invariant(self) -> bool:
@@ -112,12 +115,12 @@ def _gelu_der(z: np.ndarray) -> np.ndarray:
 
 def _gelu_smoothed(m: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """E[xΦ(x)], E[Φ(x) + xφ(x)] for x ~ N(m, v) [DER: Gaussian convolution identities]."""
-    s = np.sqrt(1.0 + v)
-    t = m / s
-    phi_t = np.exp(-0.5 * t * t) / _SQRT_2PI
+    inv_s = 1.0 / np.sqrt(1.0 + v)  # v is typically (c, 1): cheap per-pair factors
+    t = m * inv_s
+    phi_t = np.exp(-0.5 * t * t) * (1.0 / _SQRT_2PI)
     cdf_t = ndtr(t)
-    mean_fn = m * cdf_t + v * phi_t / s
-    mean_der = cdf_t + phi_t * m / (s * s * s)
+    mean_fn = m * cdf_t + phi_t * (v * inv_s)
+    mean_der = cdf_t + phi_t * t * (inv_s * inv_s)
     return mean_fn, mean_der
 
 
@@ -157,8 +160,9 @@ _BUILTINS: dict[str, Activation] = {
                       closed_form="erf"),
     "sin": Activation("sin", np.sin, np.cos, taylor=(0.0, 1.0, 0.0, -1.0), closed_form="sin"),
     "tanh": Activation("tanh", np.tanh, _tanh_der, taylor=(0.0, 1.0, 0.0, -2.0)),
-    "gelu": Activation("gelu", _gelu, _gelu_der, taylor=(0.0, 0.5, 2.0 / _SQRT_2PI, 0.0), smoothed=_gelu_smoothed),
-    "swish": Activation("swish", _swish, _swish_der, taylor=(0.0, 0.5, 0.5, 0.0)),
+    "gelu": Activation("gelu", _gelu, _gelu_der, taylor=(0.0, 0.5, 2.0 / _SQRT_2PI, 0.0), smoothed=_gelu_smoothed,
+                       reflection=1.0),
+    "swish": Activation("swish", _swish, _swish_der, taylor=(0.0, 0.5, 0.5, 0.0), reflection=1.0),
     "softplus": Activation("softplus", _softplus, expit, taylor=(math.log(2.0), 0.5, 0.25, 0.0)),
     "sigmoid": Activation("sigmoid", expit, _sigmoid_der, taylor=(0.5, 0.25, 0.0, -0.125)),
 }

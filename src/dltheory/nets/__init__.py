@@ -1,1 +1,57 @@
-"""Torch building blocks shared by all pillars: random-MLP ensembles, empirical NTKs, trainers."""
+"""Torch building blocks shared by all pillars: random-MLP ensembles, empirical NTKs, trainers.
+
+- :mod:`~dltheory.nets.activations` — torch activations by registry name (effective-theory.md §3)
+- :mod:`~dltheory.nets.random_mlp` — batched Monte Carlo ensembles of random MLPs (§2, §9.3)
+- :mod:`~dltheory.nets.estimators` — means, SEs and jackknifed cumulants (§10.1)
+- :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp`` (§6.1)
+"""
+
+from dltheory.nets.activations import (
+    TORCH_ACTIVATION_NAMES,
+    ActivationLayer,
+    TorchActivation,
+    resolve_torch_activation,
+    torch_activation,
+)
+from dltheory.nets.estimators import (
+    estimate_excess_kurtosis,
+    estimate_four_point_vertex,
+    estimate_kernel,
+    estimate_ntk_fluctuations,
+    estimate_ntk_mean,
+    jackknife,
+    mean_and_se,
+)
+from dltheory.nets.ntk import (
+    NTKEnsembleStatistics,
+    empirical_ntk_autodiff,
+    make_mlp,
+    mlp_weights,
+    ntk_forward_equation,
+    ntk_from_weights,
+)
+from dltheory.nets.random_mlp import EnsembleStatistics, default_chunk_size, sample_random_mlps
+
+__all__ = [
+    "TORCH_ACTIVATION_NAMES",
+    "ActivationLayer",
+    "TorchActivation",
+    "resolve_torch_activation",
+    "torch_activation",
+    "EnsembleStatistics",
+    "default_chunk_size",
+    "sample_random_mlps",
+    "mean_and_se",
+    "jackknife",
+    "estimate_kernel",
+    "estimate_four_point_vertex",
+    "estimate_excess_kurtosis",
+    "estimate_ntk_mean",
+    "estimate_ntk_fluctuations",
+    "NTKEnsembleStatistics",
+    "ntk_forward_equation",
+    "ntk_from_weights",
+    "empirical_ntk_autodiff",
+    "make_mlp",
+    "mlp_weights",
+]
