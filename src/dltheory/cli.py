@@ -26,14 +26,27 @@ def _parse_overrides(items: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise DLTheoryError(f"--set takes KEY=VALUE (e.g. --set widths=[64,128]); got {item!r}")
+        if not sep or not key.strip().isidentifier():
+            raise DLTheoryError(f"--set takes KEY=VALUE (e.g. --set widths=[64,128]); got {item!r}"[:300])
         try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
+            value = ast.literal_eval(raw) if len(raw) <= 10_000 else raw
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             value = raw
         out[key.strip()] = tuple(value) if isinstance(value, list) else value
     return out
+
+
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="serial, local (process pool on this machine) or dask")]
+WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="worker processes (default min(2, CPUs))")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(help="Dask scheduler address tcp://host:port "
+                                                          "(default: start a LocalCluster on 127.0.0.1)")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="redo tasks even if valid results are stored")]
+
+
+def _executor(name: str, workers: int | None, scheduler: str | None):
+    from dltheory.experiments.executors import make_executor
+
+    return make_executor(name, workers=workers, scheduler=scheduler)
 
 
 @app.command("list")
@@ -75,12 +88,26 @@ def run(
     out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override a config field: KEY=VALUE")] = None,
     report: Annotated[bool, typer.Option(help="rebuild the HTML report afterwards")] = True,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    force: ForceOpt = False,
 ) -> None:
-    """Run one experiment, save its results, and rebuild the report."""
-    from dltheory.experiments import run_experiment
+    """Run one experiment (reusing a valid stored result unless --force), and rebuild the report.
+
+    The experiment runs in this process; its inner sweeps run on the executor.
+    """
+    from dltheory.experiments.progress import progress_display
+    from dltheory.experiments.runner import make_task, run_sweep
     from dltheory.report import build_report
 
-    record = run_experiment(name, scale=scale, seed=seed, out_dir=out, overrides=_parse_overrides(set_))
+    task = make_task(name, scale=scale, seed=seed, overrides=_parse_overrides(set_))
+    with _executor(executor, workers, scheduler) as ex, progress_display(console):
+        (record,) = run_sweep([task], out_dir=out, executor=ex, force=force,
+                              on_done=lambda rec, skipped: skipped and console.print(
+                                  f"{rec.meta['name']}: valid stored result reused (--force to redo)"))
+    if not record.ok:
+        err_console.print(f"[red]{record.meta['name']} errored:[/red] {record.meta['error']}")
     _print_claims([record])
     console.print(f"results in {record.directory} ({record.meta['wall_time_s']:.1f} s)")
     if report:
@@ -93,29 +120,40 @@ def reproduce(
     seed: Annotated[int, typer.Option(min=0, help="global seed")] = 0,
     out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
     only: Annotated[Optional[list[str]], typer.Option(help="run only these experiments (repeatable)")] = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    force: ForceOpt = False,
 ) -> None:
-    """Run every experiment and write the HTML report (results/report.html)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    """Run every experiment and write the HTML report (results/report.html).
 
-    from dltheory.experiments import all_experiments, get_experiment, run_experiment
+    Each experiment is one task on the executor; tasks whose valid results are stored (same
+    experiment, config, code version and seed) are skipped unless --force, so an interrupted run
+    resumes where it stopped.
+    """
+    from dltheory.experiments import all_experiments, get_experiment
+    from dltheory.experiments.progress import progress_display
+    from dltheory.experiments.runner import make_task, run_sweep
     from dltheory.report import build_report
 
-    names = list(only) if only else list(all_experiments())
-    experiments = [get_experiment(n) for n in names]
+    names = list(dict.fromkeys(only)) if only else list(all_experiments())
     scale = "quick" if quick else "full"
-    records = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, disable=not console.is_terminal) as progress:
-        task = progress.add_task("experiments", total=len(experiments))
-        for exp in experiments:
-            progress.update(task, description=f"running {exp.name}")
-            if not console.is_terminal:
-                console.print(f"running {exp.name} ({scale}) ...")
-            rec = run_experiment(exp, scale=scale, seed=seed, out_dir=out, catch_errors=True)
-            if not rec.ok:
-                err_console.print(f"[red]{exp.name} errored:[/red] {rec.meta['error']}")
-            records.append(rec)
-            progress.advance(task)
+    tasks = [make_task(get_experiment(n), scale=scale, seed=seed) for n in names]
+    if not tasks:
+        raise DLTheoryError("no experiments are registered; nothing to reproduce")
+
+    def done(rec, skipped: bool) -> None:
+        if not rec.ok:
+            err_console.print(f"[red]{rec.meta['name']} errored:[/red] {rec.meta['error']}", highlight=False)
+        elif skipped:
+            console.print(f"{rec.meta['name']}: valid stored result reused", highlight=False)
+        else:
+            console.print(f"{rec.meta['name']}: done in {rec.meta['wall_time_s']:.1f} s", highlight=False)
+
+    with _executor(executor, workers, scheduler) as ex, progress_display(console):
+        console.print(f"{len(tasks)} experiment(s), {scale} scale, seed {seed}, executor {ex.name} "
+                      f"({ex.workers} worker(s))", highlight=False)
+        records = run_sweep(tasks, out_dir=out, executor=ex, force=force, on_done=done)
     failed = _print_claims(records)
     path = build_report(out)
     console.print(f"report: {path}")
@@ -137,24 +175,26 @@ def report(out: Annotated[Path, typer.Option(help="results directory")] = Path("
 @app.command("criticality")
 def criticality(activation: Annotated[str, typer.Argument(help="activation name, e.g. gelu")]) -> None:
     """Universality class, critical (C_b, C_W), fixed point K* and susceptibilities there."""
+    import numpy as np
+
     from dltheory.effective import critical_point, universality_class
 
     cls = universality_class(activation)
     table = Table(title=f"criticality of {activation}", show_header=False)
     table.add_row("universality class", cls.name)
-    try:
-        cp = critical_point(activation)
-    except DLTheoryError as exc:
-        table.add_row("critical point", f"none ({exc})")
-        console.print(table)
-        return
-    fmt = lambda v: "any (scale-invariant)" if v is None else f"{v:.9f}"  # noqa: E731
-    for label, value in (("C_b", cp.cb), ("C_W", cp.cw), ("K*", cp.k_star),
-                         ("chi_parallel(K*)", cp.chi_parallel), ("chi_perp(K*)", cp.chi_perp)):
-        table.add_row(label, fmt(value))
+    cp = critical_point(activation)
+    if cls.name == "none":
+        table.add_row("critical point", "none: χ_∥ = χ_⊥ = 1 has no solution with C_b ≥ 0")
+    else:
+        k_star = "any (scale-invariant: χ = 1 for every K)" if np.isnan(cp.k_star) else f"{cp.k_star:.9f}"
+        for label, value in (("C_b", f"{cp.cb:.9f}"), ("C_W", f"{cp.cw:.9f}"), ("K*", k_star),
+                             ("chi_parallel(K*)", f"{cp.chi_parallel:.9f}"), ("chi_perp(K*)", f"{cp.chi_perp:.9f}")):
+            table.add_row(label, value)
+        if cls.name == "half-stable":
+            table.add_row("f''(K*)", f"{cp.f_second:.4g} (stable from {cp.stable_side})")
     for label in ("a1", "b1"):
         value = getattr(cls, label, None)
-        if value is not None:
+        if value is not None and np.isfinite(value) and cls.name in ("K*=0", "half-stable"):
             table.add_row(label, f"{value:.6g}")
     console.print(table)
 
@@ -201,6 +241,9 @@ def main() -> None:
     except DLTheoryError as exc:
         err_console.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; finished tasks are saved, re-run to resume", highlight=False)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

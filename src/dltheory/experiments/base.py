@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -57,15 +59,27 @@ class ScaledConfig:
         """Raise :class:`~dltheory.errors.DLTheoryError` on an invalid configuration."""
 
     def replace(self, **changes: Any) -> ScaledConfig:
-        """A copy with ``changes`` applied and validated; unknown fields are a clear error."""
+        """A copy with ``changes`` applied and validated; unknown fields are a clear error.
+
+        Each value is checked against (and coerced to) its field's annotated type — ``int``,
+        ``float``, ``bool``, ``str``, ``tuple[X, ...]``, fixed-length tuples, ``X | None`` and
+        ``Literal[...]`` — before :meth:`validate` runs. Any failure is a :class:`DLTheoryError`.
+        """
         names = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(changes) - names)
+        unknown = sorted(set(map(str, changes)) - names)
         if unknown:
             raise DLTheoryError(
                 f"unknown config field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(names))}"
             )
-        new = dataclasses.replace(self, **changes)
-        new.validate()
+        hints = _field_types(type(self))
+        coerced = {k: coerce_value(v, hints.get(k, Any), k) for k, v in changes.items()}
+        new = dataclasses.replace(self, **coerced)
+        try:
+            new.validate()
+        except DLTheoryError:
+            raise
+        except Exception as exc:  # a validate() tripped by an odd value is still bad input
+            raise DLTheoryError(f"invalid config ({', '.join(sorted(changes))}): {type(exc).__name__}: {exc}") from None
         return new
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,6 +172,90 @@ class Experiment:
         """Config at ``scale`` with ``overrides`` applied."""
         cfg = self.config_cls.at_scale(scale)
         return cfg.replace(**overrides) if overrides else cfg
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: skip the type check
+        return {}
+
+
+def _describe(tp: Any) -> str:
+    if typing.get_origin(tp) is not None:
+        return str(tp).replace("typing.", "")
+    return getattr(tp, "__name__", None) or str(tp)
+
+
+def coerce_value(value: Any, tp: Any, name: str) -> Any:
+    """``value`` checked against the annotated type ``tp`` of config field ``name``.
+
+    Integers are accepted for ``float`` fields (converted) and lists for tuples (converted);
+    ``bool`` is not accepted as a number. Non-finite floats are rejected. Unknown annotation types
+    pass through unchanged (the config's ``validate`` has the last word).
+    """
+    def bad() -> DLTheoryError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return DLTheoryError(f"config field {name} must be {_describe(tp)}; got {shown}")
+
+    if tp is Any or tp is object:
+        return value
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return coerce_value(value, option, name)
+            except DLTheoryError:
+                continue
+        raise bad()
+    if origin is typing.Literal:
+        if any(value == a and type(value) is type(a) for a in args):
+            return value
+        raise DLTheoryError(f"config field {name} must be one of {', '.join(map(repr, args))}; got {value!r}"[:300])
+    if tp is bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise bad()
+    if tp is int:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return int(value)
+        if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer() \
+                and abs(value) < 2**53:
+            return int(value)
+        raise bad()
+    if tp is float:
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            try:
+                out = float(value)
+            except OverflowError:
+                raise bad() from None
+            if not math.isfinite(out):
+                raise DLTheoryError(f"config field {name} must be a finite number; got {value!r}")
+            return out
+        raise bad()
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise bad()
+    if origin is tuple or tp is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise bad()
+        if not args:
+            return tuple(value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(coerce_value(v, args[0], name) for v in value)
+        if len(args) != len(value):
+            raise bad()
+        return tuple(coerce_value(v, a, name) for v, a in zip(value, args, strict=True))
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise bad()
+    return value
 
 
 def json_ready(obj: Any) -> Any:

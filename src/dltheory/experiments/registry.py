@@ -1,8 +1,15 @@
-"""Discovery of experiments: every module of :mod:`dltheory.experiments` that defines ``EXPERIMENT``."""
+"""Discovery of experiments: every module of :mod:`dltheory.experiments` that defines ``EXPERIMENT``.
+
+Plugins: the environment variable ``DLTHEORY_EXTRA_EXPERIMENTS`` may name further modules
+(comma-separated import paths, e.g. ``mylab.experiments,tests.experiments.toys``); each must define
+``EXPERIMENT`` (an :class:`Experiment`) or ``EXPERIMENTS`` (a list of them). Worker processes
+inherit the variable, so plugin experiments run on every executor.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from functools import cache
 
@@ -11,7 +18,24 @@ from dltheory.experiments.base import Experiment
 
 __all__ = ["all_experiments", "get_experiment"]
 
-_INFRASTRUCTURE = {"base", "registry", "runner"}
+_INFRASTRUCTURE = {"base", "registry", "runner", "executors", "store", "progress"}
+EXTRA_ENV = "DLTHEORY_EXTRA_EXPERIMENTS"
+
+
+def _extra_experiments() -> list[Experiment]:
+    found: list[Experiment] = []
+    for path in filter(None, (p.strip() for p in os.environ.get(EXTRA_ENV, "").split(","))):
+        try:
+            module = importlib.import_module(path)
+        except ImportError as exc:
+            raise DLTheoryError(f"{EXTRA_ENV}: cannot import {path!r} ({exc})") from None
+        items = list(getattr(module, "EXPERIMENTS", []))
+        if isinstance(getattr(module, "EXPERIMENT", None), Experiment):
+            items.append(module.EXPERIMENT)
+        if not items or not all(isinstance(e, Experiment) for e in items):
+            raise DLTheoryError(f"{EXTRA_ENV}: module {path!r} defines no EXPERIMENT or EXPERIMENTS list")
+        found.extend(items)
+    return found
 
 
 @cache
@@ -27,6 +51,7 @@ def all_experiments() -> dict[str, Experiment]:
         experiment = getattr(module, "EXPERIMENT", None)
         if isinstance(experiment, Experiment):
             found.append(experiment)
+    found.extend(_extra_experiments())
     order = {"effective": 0, "richness": 1, "neurashed": 2, "weightspace": 3}
     found.sort(key=lambda e: (order.get(e.pillar, 9), e.name))
     names = [e.name for e in found]

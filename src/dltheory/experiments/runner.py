@@ -1,8 +1,13 @@
 """Running experiments and saving what they return, with provenance.
 
-Layout of a run directory (default ``results/``)::
+Each (experiment, config, seed) is a :class:`Task`; :func:`run_sweep` runs tasks on an executor
+(:mod:`dltheory.experiments.executors`) through the results store
+(:mod:`dltheory.experiments.store`), skipping tasks whose valid results are stored.
+Layout of a results directory (default ``results/``)::
 
-    results/<experiment>/table.parquet   tidy results
+    results/runs/<key>/...               every task's result, by content hash
+    results/manifest.json                index of the store
+    results/<experiment>/table.parquet   latest run of each experiment: tidy results
     results/<experiment>/meta.json       config, claims, seed, versions, machine, wall time
     results/<experiment>/<figure>.png    figures
     results/report.html                  written by :mod:`dltheory.report`
@@ -10,12 +15,16 @@ Layout of a run directory (default ``results/``)::
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
+import sys
 import time
 import traceback
+import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +32,14 @@ from typing import Any
 import numpy as np
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Experiment, Outcome, json_ready
+from dltheory.experiments.base import Experiment, Outcome, ScaledConfig
+from dltheory.experiments.executors import Executor, SerialExecutor, TaskFailed, use_executor
+from dltheory.experiments.progress import sweep_progress
 from dltheory.experiments.registry import get_experiment
+from dltheory.experiments.store import ResultsStore, code_version, task_key
 
-__all__ = ["RunRecord", "experiment_rng", "provenance", "run_experiment", "load_record"]
+__all__ = ["RunRecord", "Task", "execute_task", "experiment_rng", "load_record", "make_task", "provenance",
+           "run_experiment", "run_sweep"]
 
 
 @dataclass
@@ -62,33 +75,137 @@ def provenance() -> dict[str, Any]:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
+    torch = sys.modules.get("torch")  # only if the experiment used it: importing it costs seconds
+    threads = torch.get_num_threads() if torch is not None else None
     return {
         "versions": versions,
         "python": platform.python_version(),
-        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count(),
+                    "hostname": platform.node(), "pid": os.getpid(), "torch_threads": threads},
     }
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for an executor: an experiment at a config and seed.
+
+    Its :attr:`key` is the content hash under which the results store keeps its result.
+    """
+
+    experiment: Experiment
+    config: ScaledConfig
+    scale: str
+    seed: int
+
+    @property
+    def code_version(self) -> str:
+        return code_version(self.experiment)
+
+    @property
+    def key(self) -> str:
+        return task_key(self.experiment.name, self.config.to_dict(), self.code_version, self.seed)
 
 
-def _save_outcome(outcome: Outcome, directory: Path) -> list[str]:
+def make_task(experiment: str | Experiment, scale: str = "quick", seed: int = 0,
+              overrides: dict[str, Any] | None = None) -> Task:
+    """The task of running ``experiment`` at ``scale`` with ``overrides`` (validated) and ``seed``."""
+    exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise DLTheoryError(f"seed must be a non-negative integer; got {seed!r}")
+    config = exp.config(scale, **(overrides or {}))
+    return Task(experiment=exp, config=config, scale=scale, seed=seed)
+
+
+def _base_meta(task: Task) -> dict[str, Any]:
+    exp = task.experiment
+    return {
+        "name": exp.name,
+        "title": exp.title,
+        "pillar": exp.pillar,
+        "description": exp.description,
+        "scale": task.scale,
+        "seed": task.seed,
+        "config": task.config.to_dict(),
+        "code_version": task.code_version,
+        "key": task.key,
+        "run_id": uuid.uuid4().hex,
+        **provenance(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _outcome_files(outcome: Outcome) -> tuple[dict[str, bytes], list[str]]:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    outcome.table.to_parquet(buf, index=False)
+    files = {"table.parquet": buf.getvalue()}
+    names = []
+    for name, fig in outcome.figures.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        files[f"{name}.png"] = buf.getvalue()
+        names.append(name)
+    return files, names
+
+
+def execute_task(task: Task, catch_errors: bool = True) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Run ``task`` and return ``(meta, files)``: no I/O, so it can run on any worker.
+
+    ``files`` maps file names (``table.parquet``, ``<figure>.png``) to their bytes. With
+    ``catch_errors`` an exception inside the experiment (other than :class:`DLTheoryError`) is
+    recorded in ``meta`` (status ``"error"`` with its traceback) instead of propagating.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    exp = task.experiment
+    meta = _base_meta(task)
+    t0 = time.perf_counter()
+    files: dict[str, bytes] = {}
+    try:
+        outcome = exp.run(task.config, experiment_rng(task.seed, exp.name))
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"{exp.name}.run returned {type(outcome).__name__}, expected Outcome")
+        meta["wall_time_s"] = time.perf_counter() - t0
+        files, meta["figures"] = _outcome_files(outcome)
+        meta["claims"] = [c.to_dict() for c in outcome.claims]
+        meta["notes"] = list(outcome.notes)
+        meta["status"] = "ok"
+    except DLTheoryError:
+        raise
+    except Exception as exc:  # recorded, so one broken experiment does not hide the others
+        if not catch_errors:
+            raise
+        meta["wall_time_s"] = time.perf_counter() - t0
+        meta.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+                    claims=[], figures=[], notes=[])
+    meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return meta, files
 
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(directory / "table.parquet", lambda p: outcome.table.to_parquet(p, index=False))
-    names = []
-    for name, fig in outcome.figures.items():
-        _write_atomic(directory / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=110, bbox_inches="tight"))
-        plt.close(fig)
-        names.append(name)
-    return names
+
+def _error_result(task: Task, exc: BaseException) -> tuple[dict[str, Any], dict[str, bytes]]:
+    meta = _base_meta(task)
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    meta.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=tb, claims=[], figures=[],
+                notes=[], wall_time_s=0.0, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return meta, {}
+
+
+def _execute_caught(task: Task) -> tuple[dict[str, Any], dict[str, bytes]]:
+    try:
+        return execute_task(task, catch_errors=True)
+    except DLTheoryError as exc:
+        return _error_result(task, exc)
+
+
+def _save(store: ResultsStore, result: tuple[dict[str, Any], dict[str, bytes]], executor: str) -> RunRecord:
+    meta, files = result
+    meta = {**meta, "executor": executor}
+    store.write(meta, files)
+    directory = store.publish(meta["key"])
+    return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
 
 
 def run_experiment(
@@ -98,8 +215,13 @@ def run_experiment(
     out_dir: str | os.PathLike = "results",
     overrides: dict[str, Any] | None = None,
     catch_errors: bool = False,
+    force: bool = True,
+    executor: Executor | None = None,
 ) -> RunRecord:
-    """Run one experiment and save its table, figures and ``meta.json`` under ``out_dir/<name>``.
+    """Run one experiment in this process; save its table, figures and ``meta.json``.
+
+    The run is kept in the results store under ``out_dir/runs/<key>/`` and copied to
+    ``out_dir/<name>/`` (see :mod:`dltheory.experiments.store`).
 
     Parameters
     ----------
@@ -113,43 +235,81 @@ def run_experiment(
     catch_errors : bool
         If true, an exception inside ``run`` is recorded in ``meta.json`` (status ``"error"``,
         with its traceback) instead of propagating, so a reproduce run carries on.
+    force : bool
+        Run even if a valid result of the same task is stored (default). With ``False`` a valid
+        stored result is reused.
+    executor : Executor, optional
+        Made active while the experiment runs, so its inner :func:`~dltheory.experiments.executors.map_tasks`
+        sweeps use it.
     """
-    exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
-    config = exp.config(scale, **(overrides or {}))
-    directory = Path(out_dir) / exp.name
-    meta: dict[str, Any] = {
-        "name": exp.name,
-        "title": exp.title,
-        "pillar": exp.pillar,
-        "description": exp.description,
-        "scale": scale,
-        "seed": seed,
-        "config": config.to_dict(),
-        **provenance(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    t0 = time.perf_counter()
-    try:
-        outcome = exp.run(config, experiment_rng(seed, exp.name))
-        if not isinstance(outcome, Outcome):
-            raise TypeError(f"{exp.name}.run returned {type(outcome).__name__}, expected Outcome")
-        meta["wall_time_s"] = time.perf_counter() - t0
-        meta["figures"] = _save_outcome(outcome, directory)
-        meta["claims"] = [c.to_dict() for c in outcome.claims]
-        meta["notes"] = list(outcome.notes)
-        meta["status"] = "ok"
-    except DLTheoryError:
-        raise
-    except Exception as exc:  # recorded, so one broken experiment does not hide the others
-        if not catch_errors:
-            raise
-        meta["wall_time_s"] = time.perf_counter() - t0
-        meta.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                    claims=[], figures=[], notes=[])
-    directory.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(json_ready(meta), indent=2)
-    _write_atomic(directory / "meta.json", lambda p: p.write_text(text))
-    return RunRecord(meta=meta, directory=directory)
+    task = make_task(experiment, scale, seed, overrides)
+    store = ResultsStore(out_dir)
+    if not force and store.completed(task.key) is not None:
+        directory = store.publish(task.key)
+        return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+    ex = executor if executor is not None else SerialExecutor()
+    with use_executor(ex):
+        result = execute_task(task, catch_errors=catch_errors)
+    return _save(store, result, ex.name)
+
+
+def run_sweep(
+    tasks: list[Task],
+    out_dir: str | os.PathLike = "results",
+    executor: Executor | None = None,
+    force: bool = False,
+    on_done: Callable[[RunRecord, bool], None] | None = None,
+) -> list[RunRecord]:
+    """Run ``tasks`` on ``executor`` through the results store; returns their records in order.
+
+    A task whose valid result is already stored is skipped unless ``force``. Results are written
+    by this process as tasks complete (so an interruption loses only unfinished tasks). Errors
+    inside a task are recorded as runs with status ``"error"``. A single pending task runs in this
+    process with ``executor`` active, so that its inner sweeps can use the executor's workers.
+    ``on_done(record, skipped)`` is called after each task.
+    """
+    ex = executor if executor is not None else SerialExecutor()
+    store = ResultsStore(out_dir)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.clean_stale()
+    records: list[RunRecord | None] = [None] * len(tasks)
+    pending: list[int] = []
+    first_index: dict[str, int] = {}
+    with sweep_progress("experiments", len(tasks), keep=True) as advance:
+        for i, task in enumerate(tasks):
+            key = task.key
+            if key in first_index:  # the same task twice: run once
+                continue
+            first_index[key] = i
+            if not force and store.completed(key) is not None:
+                directory = store.publish(key)
+                records[i] = RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+                advance()
+                if on_done:
+                    on_done(records[i], True)
+            else:
+                pending.append(i)
+        if len(pending) == 1 or isinstance(ex, SerialExecutor):
+            for i in pending:
+                with use_executor(ex):
+                    result = _execute_caught(tasks[i])
+                records[i] = _save(store, result, ex.name)
+                advance()
+                if on_done:
+                    on_done(records[i], False)
+        elif pending:
+            for j, result in ex.imap_unordered(_execute_caught, [tasks[i] for i in pending]):
+                i = pending[j]
+                if isinstance(result, TaskFailed):
+                    result = _error_result(tasks[i], result.exc)
+                records[i] = _save(store, result, ex.name)
+                advance()
+                if on_done:
+                    on_done(records[i], False)
+    for i, task in enumerate(tasks):
+        if records[i] is None:
+            records[i] = records[first_index[task.key]]
+    return [r for r in records if r is not None]
 
 
 def load_record(directory: str | os.PathLike) -> RunRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import time
 from pathlib import Path
@@ -32,22 +33,61 @@ def _figure_data(record: RunRecord, name: str) -> str | None:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+def _provenance_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+    machine = m.get("machine") or {}
+    versions = m.get("versions") or {}
+    rows = [
+        ("scale", m.get("scale")),
+        ("seed", m.get("seed")),
+        ("wall time", None if m.get("wall_time_s") is None else f"{_fmt(m['wall_time_s'])} s"),
+        ("started / finished", f"{m.get('started', '?')} / {m.get('finished', '?')}"),
+        ("executor", m.get("executor")),
+        ("machine", f"{machine.get('hostname', '?')} · {machine.get('platform', '?')} · {machine.get('cpus', '?')} CPUs"
+                    f" · torch threads {machine.get('torch_threads', '—')}"),
+        ("Python", m.get("python")),
+        ("versions", " · ".join(f"{k} {v}" for k, v in versions.items())),
+        ("code version", m.get("code_version")),
+        ("task key", m.get("key")),
+        ("run id", m.get("run_id")),
+    ]
+    return [(k, "—" if v is None else str(v)) for k, v in rows]
+
+
+def _config_rows(config: Any) -> list[tuple[str, str]]:
+    if not isinstance(config, dict):
+        return []
+    return [(str(k), json.dumps(v)) for k, v in config.items()]
+
+
 def _context(records: list[RunRecord], title: str) -> dict[str, Any]:
     experiments = []
     summary = []
     for rec in records:
         m = rec.meta
-        figures = [{"name": f, "anchor": f"{m['name']}--{f}", "src": _figure_data(rec, f)} for f in m.get("figures", [])]
+        name = m["name"]
         claims = []
         for c in m.get("claims", []):
             c = dict(c)
-            c["anchor"] = f"{m['name']}--claim--{c['name']}"
-            c["figure_anchor"] = f"{m['name']}--{c['figure']}" if c.get("figure") else None
+            c["anchor"] = f"{name}--claim--{c['name']}"
+            c["figure_anchor"] = f"{name}--{c['figure']}" if c.get("figure") else None
             claims.append(c)
-            summary.append({**c, "experiment": m["name"], "experiment_title": m.get("title", m["name"])})
-        experiments.append({**m, "anchor": m["name"], "figure_list": figures, "claim_list": claims})
-    n_pass = sum(c["passed"] for c in summary)
-    errors = [e["name"] for e in experiments if e.get("status") != "ok"]
+            summary.append({**c, "experiment": name, "experiment_title": m.get("title", name)})
+        figures = []
+        for f in m.get("figures", []):
+            cited = [{"name": c["name"], "anchor": c["anchor"], "passed": c["passed"]} for c in claims if c.get("figure") == f]
+            figures.append({"name": f, "anchor": f"{name}--{f}", "src": _figure_data(rec, f), "claims": cited})
+        n_pass = sum(bool(c["passed"]) for c in claims)
+        experiments.append({**m, "anchor": name, "figure_list": figures, "claim_list": claims,
+                            "ok": m.get("status") == "ok", "n_pass": n_pass, "n_fail": len(claims) - n_pass,
+                            "provenance_rows": _provenance_rows(m), "config_rows": _config_rows(m.get("config")),
+                            "notes": m.get("notes", []), "description": m.get("description", ""),
+                            "title": m.get("title", name), "pillar": m.get("pillar", "")})
+    n_pass = sum(bool(c["passed"]) for c in summary)
+    errors = [e["name"] for e in experiments if not e["ok"]]
+    hosts = sorted({str((e.get("machine") or {}).get("hostname", "?")) for e in experiments})
+    seeds = sorted({str(e.get("seed")) for e in experiments})
+    versions = experiments[0].get("versions") or {} if experiments else {}
+    wall = sum(float(e.get("wall_time_s") or 0.0) for e in experiments)
     return {
         "title": title,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -56,6 +96,9 @@ def _context(records: list[RunRecord], title: str) -> dict[str, Any]:
         "n_pass": n_pass,
         "n_fail": len(summary) - n_pass,
         "errors": errors,
+        "overview": [("machines", ", ".join(hosts)), ("seeds", ", ".join(seeds)),
+                     ("total wall time", f"{wall:.1f} s (sum over experiments)"),
+                     ("versions", " · ".join(f"{k} {v}" for k, v in versions.items()))],
     }
 
 

@@ -1,0 +1,112 @@
+"""Executors: serial, the local spawn pool and a real Dask LocalCluster run the same tasks alike."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from dltheory.errors import DLTheoryError
+from dltheory.experiments.executors import (
+    LocalPoolExecutor,
+    SerialExecutor,
+    active_executor,
+    in_worker,
+    make_executor,
+    map_tasks,
+    use_executor,
+)
+from dltheory.experiments.runner import make_task, run_sweep
+from tests.experiments.toys import EXPERIMENTS, chunk_mean
+
+
+def square(x):
+    return x * x
+
+
+def where_am_i(_):
+    """Runs in a task: is it a worker, which executor would an inner sweep use, torch threads."""
+    torch = sys.modules.get("torch")
+    return os.getpid(), in_worker(), type(active_executor()).__name__, os.environ.get("OMP_NUM_THREADS"), \
+        torch.get_num_threads() if torch else None
+
+
+def fails_on_three(x):
+    if x == 3:
+        raise RuntimeError("three")
+    return x
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with LocalPoolExecutor(2) as ex:  # one spawned pool for the module: each start costs seconds
+        yield ex
+
+
+def test_serial_and_pool_map_in_order_and_pool_uses_spawned_workers(pool):
+    items = list(range(7))
+    assert map_tasks(square, items) == [i * i for i in items]
+    assert map_tasks(square, items, executor=pool) == [i * i for i in items]
+    info = map_tasks(where_am_i, range(4), executor=pool)
+    assert all(pid != os.getpid() for pid, *_ in info)
+    # inside a worker: marked as such, inner sweeps serial, one thread per worker
+    assert all(w and ex == "SerialExecutor" and omp == "1" for _, w, ex, omp, _ in info)
+
+
+def test_active_executor_is_used_by_map_tasks_and_serial_inside_workers(pool):
+    assert isinstance(active_executor(), SerialExecutor)
+    with use_executor(pool):
+        assert active_executor() is pool
+        pids = {pid for pid, *_ in map_tasks(where_am_i, range(4))}
+    assert os.getpid() not in pids
+    # unpicklable work falls back to serial in this process
+    assert map_tasks(lambda x: os.getpid(), [1, 2], executor=LocalPoolExecutor(2)) == [os.getpid()] * 2
+
+
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_task_errors_are_reraised_after_the_others_finish(executor, pool):
+    ex = pool if executor == "local" else SerialExecutor()
+    with pytest.raises(RuntimeError, match="three"):
+        map_tasks(fails_on_three, range(6), executor=ex)
+    results = dict(ex.imap_unordered(fails_on_three, list(range(6))))
+    assert sorted(results) == list(range(6)) and type(results[3]).__name__ == "TaskFailed"
+
+
+def test_bad_executor_choices_are_clear_errors(monkeypatch):
+    with pytest.raises(DLTheoryError, match="executor must be one of"):
+        make_executor("threads")
+    with pytest.raises(DLTheoryError, match="workers must be a positive integer"):
+        make_executor("local", workers=0)
+    with pytest.raises(DLTheoryError, match="only applies to --executor dask"):
+        make_executor("local", scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(DLTheoryError, match="tcp://host"):
+        make_executor("dask", scheduler="not-an-address")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if Dask were not installed
+    with pytest.raises(DLTheoryError, match=r"pip install 'dltheory\[dask\]'"):
+        make_executor("dask")
+
+
+def test_dask_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(DLTheoryError, match="cannot connect to the Dask scheduler"):
+        from dltheory.experiments.executors import DaskExecutor
+
+        DaskExecutor(scheduler="tcp://127.0.0.1:9", timeout=2)
+
+
+def test_dask_local_cluster_gives_the_same_results_as_serial(tmp_path):
+    """A real LocalCluster on loopback (scheduler and 2 worker processes), and an external-scheduler client."""
+    tasks = [make_task(e, seed=4, overrides={"sleep_s": 0.0}) for e in EXPERIMENTS[:3]]
+    serial = run_sweep(tasks, out_dir=tmp_path / "serial", executor=SerialExecutor())
+    with make_executor("dask", workers=2) as ex:
+        assert ex._cluster is not None and ex._cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        dask = run_sweep(tasks, out_dir=tmp_path / "dask", executor=ex)
+        info = map_tasks(where_am_i, range(4), executor=ex)
+        assert map_tasks(chunk_mean, [(10, 1, 0.0), (10, 2, 0.0)], executor=ex) == \
+            [chunk_mean((10, 1, 0.0)), chunk_mean((10, 2, 0.0))]
+        # a second client connecting to the running scheduler by address, as with --scheduler
+        with make_executor("dask", scheduler=ex._cluster.scheduler_address) as remote:
+            assert remote.workers == 2 and map_tasks(square, [1, 2, 3], executor=remote) == [1, 4, 9]
+    assert all(pid != os.getpid() and worker and inner == "SerialExecutor" for pid, worker, inner, *_ in info)
+    assert [r.meta["executor"] for r in dask] == ["dask"] * 3
+    assert [r.claims for r in dask] == [r.claims for r in serial]

@@ -1,0 +1,72 @@
+"""Quick toy experiments for testing executors, the results store and the CLI.
+
+Registered only when ``DLTHEORY_EXTRA_EXPERIMENTS=tests.experiments.toys`` (see the registry's
+plugin mechanism); never part of ``dltheory reproduce`` otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dltheory.errors import DLTheoryError
+from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.experiments.executors import map_tasks
+
+
+@dataclass(frozen=True)
+class ToySleepConfig(ScaledConfig):
+    n: int = 400
+    n_chunks: int = 4
+    sleep_s: float = 0.5
+
+    @classmethod
+    def quick(cls):
+        return cls()
+
+    def validate(self):
+        if self.n < 2 or self.n_chunks < 1:
+            raise DLTheoryError(f"n must be >= 2 and n_chunks >= 1; got {self.n}, {self.n_chunks}")
+        if not 0 <= self.sleep_s <= 30:
+            raise DLTheoryError(f"sleep_s must be in [0, 30]; got {self.sleep_s}")
+
+
+def chunk_mean(item: tuple[int, int, float]) -> tuple[float, float]:
+    """Mean and sum of squares of ``n`` standard normals from ``seed`` (one inner-sweep task)."""
+    n, seed, sleep_s = item
+    time.sleep(sleep_s)
+    x = np.random.default_rng(seed).standard_normal(n)
+    return float(x.mean()), float((x**2).sum())
+
+
+def toy_sleep_run(config: ToySleepConfig, rng: np.random.Generator) -> Outcome:
+    import matplotlib.pyplot as plt
+
+    seeds = rng.integers(0, 2**31, size=config.n_chunks)
+    items = [(config.n, int(s), config.sleep_s / config.n_chunks) for s in seeds]
+    parts = map_tasks(chunk_mean, items, description="toy chunks")
+    means = np.array([p[0] for p in parts])
+    z = abs(means.mean()) / (1 / np.sqrt(config.n * config.n_chunks))
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot(means, "o")
+    return Outcome(
+        table=pd.DataFrame({"chunk": np.arange(config.n_chunks), "mean": means}),
+        figures={"chunk_means": fig},
+        claims=[Claim("mean-zero", "|mean|/SE", "<= 4.4", z, z <= 4.4, "the mean is consistent with 0", "chunk_means")],
+    )
+
+
+def toy_broken_run(config: ToySleepConfig, rng: np.random.Generator) -> Outcome:
+    raise RuntimeError("toy failure")
+
+
+EXPERIMENTS = [
+    Experiment(name=f"toy-{c}", pillar="effective", title=f"Toy {c}", description="A quick toy for tests.",
+               config_cls=ToySleepConfig, run=toy_sleep_run)
+    for c in "abcdef"
+]
+BROKEN = Experiment(name="toy-broken", pillar="effective", title="Broken toy", description="Always fails.",
+                    config_cls=ToySleepConfig, run=toy_broken_run)
