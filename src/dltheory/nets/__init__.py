@@ -3,6 +3,7 @@
 - :mod:`~dltheory.nets.activations` — torch activations by registry name (effective-theory.md §3)
 - :mod:`~dltheory.nets.random_mlp` — batched Monte Carlo ensembles of random MLPs (§2, §9.3)
 - :mod:`~dltheory.nets.estimators` — means, SEs and jackknifed cumulants (§10.1)
+- :mod:`~dltheory.nets.training` — vmapped ensemble training (torch.func), sequential baseline
 - :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp`` (§6.1)
 """
 
@@ -31,8 +32,22 @@ from dltheory.nets.ntk import (
     ntk_from_weights,
 )
 from dltheory.nets.random_mlp import EnsembleStatistics, default_chunk_size, sample_random_mlps
+from dltheory.nets.training import (
+    EnsembleTrainResult,
+    ensemble_forward,
+    stack_models,
+    train_ensemble,
+    train_sequential,
+    unstack,
+)
 
 __all__ = [
+    "EnsembleTrainResult",
+    "ensemble_forward",
+    "stack_models",
+    "train_ensemble",
+    "train_sequential",
+    "unstack",
     "TORCH_ACTIVATION_NAMES",
     "ActivationLayer",
     "TorchActivation",
