@@ -27,6 +27,43 @@ from dltheory.effective.kernels import (
     ntk_recursion,
     ntk_recursion_single,
 )
+from dltheory.effective.four_point import (
+    FourPointSingle,
+    exact_fourth_moment,
+    four_point_single,
+    layer_moments,
+    vertex_slope,
+    width_ratios,
+)
+from dltheory.effective.nlo_kernel import (
+    FourPointMulti,
+    four_point_expectations,
+    four_point_recursion,
+    second_derivative_tensor,
+)
+from dltheory.effective.ntk_statistics import (
+    NTKStatisticsSingle,
+    finite_width_summary,
+    ntk_statistics_single,
+)
+from dltheory.effective.aspect_ratio import (
+    information_proxy,
+    optimal_aspect_ratio,
+    optimal_aspect_ratio_from_nu,
+)
+from dltheory.effective.residual import (
+    check_gamma,
+    residual_critical_point,
+    residual_four_point,
+    residual_vertex_slope,
+)
+from dltheory.effective.trained_networks import (
+    first_step_mean,
+    first_step_richardson,
+    frozen_ntk_prediction,
+    nngp_posterior,
+    propagator,
+)
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -52,4 +89,29 @@ __all__ = [
     "kernel_recursion_single",
     "ntk_recursion",
     "ntk_recursion_single",
+    "FourPointSingle",
+    "exact_fourth_moment",
+    "four_point_single",
+    "layer_moments",
+    "vertex_slope",
+    "width_ratios",
+    "FourPointMulti",
+    "four_point_expectations",
+    "four_point_recursion",
+    "second_derivative_tensor",
+    "NTKStatisticsSingle",
+    "finite_width_summary",
+    "ntk_statistics_single",
+    "information_proxy",
+    "optimal_aspect_ratio",
+    "optimal_aspect_ratio_from_nu",
+    "check_gamma",
+    "residual_critical_point",
+    "residual_four_point",
+    "residual_vertex_slope",
+    "first_step_mean",
+    "first_step_richardson",
+    "frozen_ntk_prediction",
+    "nngp_posterior",
+    "propagator",
 ]

@@ -31,6 +31,7 @@ from dltheory.nets.ntk import (
     ntk_forward_equation,
     ntk_from_weights,
 )
+from dltheory.nets.residual_mlp import sample_residual_mlps
 from dltheory.nets.random_mlp import EnsembleStatistics, default_chunk_size, sample_random_mlps
 from dltheory.nets.training import (
     EnsembleTrainResult,
@@ -42,6 +43,7 @@ from dltheory.nets.training import (
 )
 
 __all__ = [
+    "sample_residual_mlps",
     "EnsembleTrainResult",
     "ensemble_forward",
     "stack_models",
