@@ -52,7 +52,7 @@ def bench(n: int, depth: int, p: int, n_networks: int, chunk: int, loop_networks
 
     def rng_only() -> None:
         for _ in range(n_chunks * depth):
-            torch.randn(chunk, n, n, generator=g, dtype=dt)
+            torch.randn(chunk, n, n, generator=g, dtype=torch.float32).to(dt)  # as the sampler draws
 
     t_rng = _best(rng_only, repeats=2)
 
@@ -63,8 +63,8 @@ def bench(n: int, depth: int, p: int, n_networks: int, chunk: int, loop_networks
         for _ in range(loop_networks):
             z = xt
             for layer in range(depth):
-                wl = torch.randn(n, z.shape[0], generator=gl, dtype=dt)
-                bl = torch.randn(n, 1, generator=gl, dtype=dt)
+                wl = torch.randn(n, z.shape[0], generator=gl, dtype=torch.float32).to(dt)
+                bl = torch.randn(n, 1, generator=gl, dtype=torch.float32).to(dt)
                 a = z if layer == 0 else torch.tanh(z)
                 z = bl * 0.1**0.5 + (1.5 / a.shape[0]) ** 0.5 * (wl @ a)
                 _ = (z.T @ z / n, (z**4).mean(0), ((z**2).sum(0) ** 2 - (z**4).sum(0)) / (n * (n - 1)))

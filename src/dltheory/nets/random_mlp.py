@@ -150,9 +150,17 @@ def default_chunk_size(widths: Sequence[int], input_dim: int, n_networks: int,
 
 def _draw_layer(chunk: int, n_out: int, n_in: int, g: torch.Generator, dtype: torch.dtype,
                 device: torch.device | str) -> tuple[Tensor, Tensor]:
-    """Standard-normal weights (chunk, n_out, n_in) and biases (chunk, n_out, 1), in that order."""
-    w = torch.randn(chunk, n_out, n_in, generator=g, dtype=dtype, device=device)
-    b = torch.randn(chunk, n_out, 1, generator=g, dtype=dtype, device=device)
+    """Standard-normal weights (chunk, n_out, n_in) and biases (chunk, n_out, 1), in that order.
+
+    Drawing the weights dominates the cost of an ensemble (N·n² normals per layer against 2·N·n²·P
+    flops). On the CPU float64 normals are drawn as float32 and widened, about 4× faster: the
+    widened numbers are exact float64 values of a float32 Gaussian, whose only departure from
+    N(0, 1) is rounding at relative 6e-8 and no mass beyond about 5.8σ (probability 7e-9), far
+    below any Monte Carlo error here. All arithmetic (matmuls, statistics) stays in ``dtype``.
+    """
+    draw = torch.float32 if dtype == torch.float64 and torch.device(device).type == "cpu" else dtype
+    w = torch.randn(chunk, n_out, n_in, generator=g, dtype=draw, device=device).to(dtype)
+    b = torch.randn(chunk, n_out, 1, generator=g, dtype=draw, device=device).to(dtype)
     return w, b
 
 
