@@ -88,6 +88,45 @@ def _wls_slope(x, n, y, se) -> float:
     return float(coef[0])
 
 
+def pooled_slope_fit(per_width, fit_max: float, n_bootstrap: int, rng: np.random.Generator
+                     ) -> tuple[float, float, float]:
+    """Slope of V/(nK²) vs (ℓ−1)/n pooled over widths, with a bootstrap over networks.
+
+    Parameters
+    ----------
+    per_width : list of tuples ``(n, ell, pair, m2, y, se, y_recursion)``
+        Per width: layers ``ell`` (L,), per-network ``pair``/``m2`` (N, L), the jackknifed normalised
+        vertex ``y`` and its ``se`` (L,), and the §5.3 recursion's value ``y_recursion`` (L,).
+    fit_max : float
+        Keep layers ℓ ≥ 2 with (ℓ−1)/n ≤ ``fit_max``.
+    n_bootstrap : int
+        Resamples of networks (per width) for the slope's standard error.
+
+    Returns
+    -------
+    slope, slope_recursion, slope_se : float
+        Fitted slope of the Monte Carlo, the same fit applied to the recursion, and the bootstrap SE.
+    """
+    def pooled(ys):
+        parts = []
+        for (n, ell, _, _, _, se, _), yy in zip(per_width, ys):
+            keep = (ell >= 2) & ((ell - 1) / n <= fit_max)
+            parts.append(((ell[keep] - 1) / n, np.full(keep.sum(), float(n)), yy[keep], se[keep]))
+        return [np.concatenate([p[j] for p in parts]) for j in range(4)]
+
+    xf, nf, yf, sef = pooled([pw[4] for pw in per_width])
+    slope = _wls_slope(xf, nf, yf, sef)
+    slope_rec = _wls_slope(xf, nf, pooled([pw[6] for pw in per_width])[2], sef)
+    boot = []
+    for _ in range(n_bootstrap):
+        ys = []
+        for (_, _, pair, m2, *_rest) in per_width:
+            idx = rng.integers(0, len(pair), len(pair))
+            ys.append(_normalized(pair[idx].mean(0), m2[idx].mean(0)))
+        boot.append(_wls_slope(xf, nf, pooled(ys)[2], sef))
+    return slope, slope_rec, float(np.std(boot, ddof=1))
+
+
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
@@ -143,27 +182,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         ax.legend(fontsize=7)
 
         # pooled fit over (ℓ-1)/n <= 0.1, ℓ >= 2, with a bootstrap over networks
-        def pooled(ys):
-            xs_, ns_, y_, se_ = [], [], [], []
-            for (n, ell, _, _, _, se, _), yy in zip(per_width, ys):
-                keep = (ell >= 2) & ((ell - 1) / n <= _FIT_MAX)
-                xs_.append((ell[keep] - 1) / n)
-                ns_.append(np.full(keep.sum(), float(n)))
-                y_.append(yy[keep])
-                se_.append(se[keep])
-            return [np.concatenate(v) for v in (xs_, ns_, y_, se_)]
-
-        xf, nf, yf, sef = pooled([pw[4] for pw in per_width])
-        slope = _wls_slope(xf, nf, yf, sef)
-        slope_rec = _wls_slope(xf, nf, pooled([pw[6] for pw in per_width])[2], sef)
-        boot = []
-        for _ in range(config.n_bootstrap):
-            ys = []
-            for (n, ell, pair, m2, *_rest) in per_width:
-                idx = rng.integers(0, len(pair), len(pair))
-                ys.append(_normalized(pair[idx].mean(0), m2[idx].mean(0)))
-            boot.append(_wls_slope(xf, nf, pooled(ys)[2], sef))
-        slope_se = float(np.std(boot, ddof=1))
+        slope, slope_rec, slope_se = pooled_slope_fit(per_width, _FIT_MAX, config.n_bootstrap, rng)
         lo, hi = slope - z_star * slope_se, slope + z_star * slope_se
         claims.append(Claim(
             name=f"{act}-slope-nu",

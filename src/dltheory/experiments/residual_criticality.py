@@ -18,7 +18,7 @@ from scipy.stats import norm
 from dltheory.effective.residual import residual_critical_point, residual_four_point, residual_vertex_slope
 from dltheory.errors import DLTheoryError
 from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.experiments.four_point_vertex import _normalized, _wls_slope
+from dltheory.experiments.four_point_vertex import _normalized, pooled_slope_fit
 
 _N0 = 4
 _FIT_MAX = 0.15
@@ -81,24 +81,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
                                  "n_networks": n_net, "vertex_norm_mc": y[i], "vertex_norm_se": se[i],
                                  "vertex_norm_recursion": y_th[i], "nu_gamma": nu})
 
-            def pooled(ys):
-                parts = []
-                for (n, ell, _, _, _, se, _), yy in zip(data, ys):
-                    keep = ell >= 2
-                    parts.append(((ell[keep] - 1) / n, np.full(keep.sum(), float(n)), yy[keep], se[keep]))
-                return [np.concatenate([p[j] for p in parts]) for j in range(4)]
-
-            xf, nf, yf, sef = pooled([d[4] for d in data])
-            slope = _wls_slope(xf, nf, yf, sef)
-            slope_rec = _wls_slope(xf, nf, pooled([d[6] for d in data])[2], sef)
-            boot = []
-            for _ in range(config.n_bootstrap):
-                ys = []
-                for (_, _, pair, m2, *_r) in data:
-                    idx = rng.integers(0, len(pair), len(pair))
-                    ys.append(_normalized(pair[idx].mean(0), m2[idx].mean(0)))
-                boot.append(_wls_slope(xf, nf, pooled(ys)[2], sef))
-            sse = float(np.std(boot, ddof=1))
+            slope, slope_rec, sse = pooled_slope_fit(data, np.inf, config.n_bootstrap, rng)
             ax.errorbar([gamma], [slope], yerr=[z_star * sse], fmt="o", capsize=3, color="C0")
             ax.plot([gamma], [nu], "k_", ms=14)
             ax.plot([gamma], [slope_rec], "rx")
