@@ -106,3 +106,10 @@ def test_registry_lists_valid_experiments():
             json.dumps(cfg.to_dict())
     with pytest.raises(DLTheoryError, match="unknown experiment"):
         get_experiment("no-such-experiment")
+
+
+def test_executor_can_be_named_and_a_bad_name_is_a_clear_error(tmp_path):
+    rec = run_experiment(TOY, out_dir=tmp_path, executor="serial")
+    assert rec.ok and rec.meta["executor"] == "serial"
+    with pytest.raises(DLTheoryError, match="executor must be one of"):
+        run_experiment(TOY, out_dir=tmp_path, executor="gpu-farm")

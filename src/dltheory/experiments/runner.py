@@ -33,7 +33,7 @@ import numpy as np
 
 from dltheory.errors import DLTheoryError
 from dltheory.experiments.base import Experiment, Outcome, ScaledConfig
-from dltheory.experiments.executors import Executor, SerialExecutor, TaskFailed, use_executor
+from dltheory.experiments.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
 from dltheory.experiments.progress import sweep_progress
 from dltheory.experiments.registry import get_experiment
 from dltheory.experiments.store import ResultsStore, code_version, task_key
@@ -216,7 +216,7 @@ def run_experiment(
     overrides: dict[str, Any] | None = None,
     catch_errors: bool = False,
     force: bool = True,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
 ) -> RunRecord:
     """Run one experiment in this process; save its table, figures and ``meta.json``.
 
@@ -238,18 +238,22 @@ def run_experiment(
     force : bool
         Run even if a valid result of the same task is stored (default). With ``False`` a valid
         stored result is reused.
-    executor : Executor, optional
+    executor : Executor or {"serial", "local", "dask"}, optional
         Made active while the experiment runs, so its inner :func:`~dltheory.experiments.executors.map_tasks`
-        sweeps use it.
+        sweeps use it. A name makes the executor here and closes it afterwards. Default: serial.
     """
     task = make_task(experiment, scale, seed, overrides)
     store = ResultsStore(out_dir)
     if not force and store.completed(task.key) is not None:
         directory = store.publish(task.key)
         return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
-    ex = executor if executor is not None else SerialExecutor()
-    with use_executor(ex):
-        result = execute_task(task, catch_errors=catch_errors)
+    if isinstance(executor, str):
+        with make_executor(executor) as ex, use_executor(ex):
+            result = execute_task(task, catch_errors=catch_errors)
+    else:
+        ex = executor if executor is not None else SerialExecutor()
+        with use_executor(ex):
+            result = execute_task(task, catch_errors=catch_errors)
     return _save(store, result, ex.name)
 
 
