@@ -199,6 +199,31 @@ def _accepted() -> str:
     return ", ".join(ACTIVATION_NAMES) + ", 'leaky_relu:<slope>', an Activation or a callable"
 
 
+def parse_activation_name(name: str) -> tuple[str, float | None]:
+    """Canonical registry key of an activation name, and the leaky slope if it names one.
+
+    Lower-cases, resolves aliases (``"silu"`` → ``"swish"``) and parses ``"leaky_relu:<slope>"``
+    into ``("leaky_relu:<slope:g>", slope)``. Shared by the NumPy and torch registries so that both
+    accept exactly the same names. Unknown names are returned as they are (slope ``None``).
+
+    Raises
+    ------
+    DLTheoryError
+        A ``leaky_relu:`` slope that is not a finite number.
+    """
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    if not key.startswith("leaky_relu:"):
+        return key, None
+    try:
+        slope = float(key.split(":", 1)[1])
+    except ValueError:
+        raise DLTheoryError(f"activation={name!r}: slope after 'leaky_relu:' must be a number") from None
+    if not math.isfinite(slope):
+        raise DLTheoryError(f"activation={name!r}: leaky slope must be finite")
+    return f"leaky_relu:{slope:g}", slope
+
+
 def get_activation(
     activation: str | Activation | ArrayFn,
     derivative: ArrayFn | None = None,
@@ -229,18 +254,11 @@ def get_activation(
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str):
-        key = activation.strip().lower()
-        key = _ALIASES.get(key, key)
+        key, slope = parse_activation_name(activation)
         if key in _BUILTINS:
             return _BUILTINS[key]
-        if key.startswith("leaky_relu:"):
-            try:
-                slope = float(key.split(":", 1)[1])
-            except ValueError:
-                raise DLTheoryError(f"activation={activation!r}: slope after 'leaky_relu:' must be a number") from None
-            if not math.isfinite(slope):
-                raise DLTheoryError(f"activation={activation!r}: leaky slope must be finite")
-            return _scale_invariant(f"leaky_relu:{slope:g}", 1.0, slope)
+        if slope is not None:
+            return _scale_invariant(key, 1.0, slope)
         raise DLTheoryError(f"activation={activation!r} is unknown; accepted: {_accepted()}")
     if callable(activation):
         fn = activation

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from dltheory.effective.activations import parse_activation_name
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -103,10 +104,8 @@ _BUILTINS: dict[str, TorchActivation] = {
     "softplus": TorchActivation("softplus", torch.nn.functional.softplus, torch.sigmoid),
     "sigmoid": TorchActivation("sigmoid", torch.sigmoid, _sigmoid_der),
 }
-_ALIASES = {"silu": "swish"}
-
-#: Names accepted by :func:`torch_activation` (plus ``"leaky_relu:<slope>"``).
-TORCH_ACTIVATION_NAMES: tuple[str, ...] = tuple(_BUILTINS) + tuple(_ALIASES)
+#: Names accepted by :func:`torch_activation` (plus ``"leaky_relu:<slope>"``); aliases as in the NumPy registry.
+TORCH_ACTIVATION_NAMES: tuple[str, ...] = tuple(_BUILTINS) + ("silu",)
 
 
 def _accepted() -> str:
@@ -149,19 +148,11 @@ def resolve_torch_activation(activation: str | TorchActivation | TensorFn) -> To
             and hasattr(activation, "derivative"):
         activation = activation.name  # a NumPy registry Activation: use its torch twin
     if isinstance(activation, str):
-        key = activation.strip().lower()
-        key = _ALIASES.get(key, key)
+        key, slope = parse_activation_name(activation)
         if key in _BUILTINS:
             return _BUILTINS[key]
-        if key.startswith("leaky_relu:"):
-            try:
-                slope = float(key.split(":", 1)[1])
-            except ValueError:
-                raise DLTheoryError(
-                    f"activation={activation!r}: slope after 'leaky_relu:' must be a number") from None
-            if not math.isfinite(slope):
-                raise DLTheoryError(f"activation={activation!r}: leaky slope must be finite")
-            return _scale_invariant(f"leaky_relu:{slope:g}", 1.0, slope)
+        if slope is not None:
+            return _scale_invariant(key, 1.0, slope)
         raise DLTheoryError(f"activation={activation!r} is unknown; accepted: {_accepted()}")
     if callable(activation):
         return TorchActivation(getattr(activation, "__name__", "custom"), activation,
