@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig  # noqa: E402
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ EXPERIMENT = Experiment("bench-train", "effective", "bench", "64 small trainings
 
 
 def sweep(executor, out: Path, n: int, steps: int) -> tuple[float, list]:
-    from dltheory.experiments.runner import make_task, run_sweep
+    from dltheory.lab.runner import make_task, run_sweep
 
     tasks = [make_task(EXPERIMENT, seed=s, overrides={"steps": steps}) for s in range(n)]
     t0 = time.perf_counter()
@@ -71,7 +71,7 @@ def sweep(executor, out: Path, n: int, steps: int) -> tuple[float, list]:
 
 
 def main() -> None:
-    from dltheory.experiments.executors import DaskExecutor, LocalPoolExecutor, SerialExecutor
+    from dltheory.lab.executors import DaskExecutor, LocalPoolExecutor, SerialExecutor
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=64)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dltheory import cli
 from dltheory.errors import DLTheoryError
 from dltheory.experiments import all_experiments
-from tests.experiments.test_framework import TOY
+from tests.lab.test_framework import TOY
 from tests.experiments.toys import EXPERIMENTS as TOYS
 
 EXPERIMENTS = [*all_experiments().values(), TOY, TOYS[0]]
@@ -64,9 +64,9 @@ def no_run(monkeypatch):
     def stop(*args, **kwargs):
         raise Reached
 
-    monkeypatch.setattr("dltheory.experiments.runner.run_sweep", stop)
+    monkeypatch.setattr("dltheory.lab.runner.run_sweep", stop)
     monkeypatch.setattr("dltheory.report.html.build_report", stop)
-    monkeypatch.setattr("dltheory.experiments.executors.make_executor", lambda *a, **k: stop())
+    monkeypatch.setattr("dltheory.lab.executors.make_executor", lambda *a, **k: stop())
     return Reached
 
 

@@ -44,7 +44,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="redo tasks even if vali
 
 
 def _executor(name: str, workers: int | None, scheduler: str | None):
-    from dltheory.experiments.executors import make_executor
+    from dltheory.lab.executors import make_executor
 
     return make_executor(name, workers=workers, scheduler=scheduler)
 
@@ -97,8 +97,8 @@ def run(
 
     The experiment runs in this process; its inner sweeps run on the executor.
     """
-    from dltheory.experiments.progress import progress_display
-    from dltheory.experiments.runner import make_task, run_sweep
+    from dltheory.lab.progress import progress_display
+    from dltheory.lab.runner import make_task, run_sweep
     from dltheory.report import build_report
 
     task = make_task(name, scale=scale, seed=seed, overrides=_parse_overrides(set_))
@@ -132,8 +132,8 @@ def reproduce(
     resumes where it stopped.
     """
     from dltheory.experiments import all_experiments, get_experiment
-    from dltheory.experiments.progress import progress_display
-    from dltheory.experiments.runner import make_task, run_sweep
+    from dltheory.lab.progress import progress_display
+    from dltheory.lab.runner import make_task, run_sweep
     from dltheory.report import build_report
 
     names = list(dict.fromkeys(only)) if only else list(all_experiments())

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from dltheory.experiments import Outcome, get_experiment
+from dltheory.experiments import get_experiment
+from dltheory.lab import Outcome
 
 
 def test_inverse_ising_recovery_tiny():

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from dltheory.experiments import Outcome, get_experiment
+from dltheory.experiments import get_experiment
+from dltheory.lab import Outcome
 
 
 def test_weight_space_landscape_tiny(tmp_path):

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.experiments.executors import map_tasks
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.executors import map_tasks
 
 
 @dataclass(frozen=True)

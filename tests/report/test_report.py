@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 import pytest
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments import run_experiment
+from dltheory.lab import run_experiment
 from dltheory.report import build_report
-from tests.experiments.test_framework import TOY
+from tests.lab.test_framework import TOY
 
 
 class _Collector(HTMLParser):
@@ -41,7 +41,7 @@ def test_report_is_self_contained_and_links_resolve(tmp_path):
 
 
 def test_report_shows_errored_experiments(tmp_path):
-    from dltheory.experiments import Experiment
+    from dltheory.lab import Experiment
 
     def broken(config, rng):
         raise RuntimeError("kaboom")

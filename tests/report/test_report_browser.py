@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltheory.experiments import Experiment, run_experiment
+from dltheory.lab import Experiment, run_experiment
 from dltheory.report import build_report
-from tests.experiments.test_framework import TOY
+from tests.lab.test_framework import TOY
 
 CHROMIUM = "/usr/bin/chromium"
 

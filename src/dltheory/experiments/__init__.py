@@ -1,20 +1,9 @@
-"""Named experiments: each returns a tidy table, figures and claims (see :mod:`.base`).
+"""Named experiments, one module each: a tidy table, figures and claims (see :mod:`dltheory.lab.base`).
 
-Every module in this package that defines ``EXPERIMENT`` is registered automatically.
+Every module in this package that defines ``EXPERIMENT`` is registered automatically
+(:mod:`dltheory.experiments.registry`); the machinery that runs and stores them is :mod:`dltheory.lab`.
 """
 
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.experiments.registry import all_experiments, get_experiment
-from dltheory.experiments.runner import RunRecord, load_record, run_experiment
 
-__all__ = [
-    "Claim",
-    "Experiment",
-    "Outcome",
-    "RunRecord",
-    "ScaledConfig",
-    "all_experiments",
-    "get_experiment",
-    "load_record",
-    "run_experiment",
-]
+__all__ = ["all_experiments", "get_experiment"]

@@ -20,7 +20,7 @@ from dltheory.effective.aspect_ratio import information_proxy, optimal_aspect_ra
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import vertex_slope
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.experiments.four_point_vertex import _clt_ok, _normalized
 
 _SPEC = {("relu", 1): 0.0348, ("relu", 3): 0.0276, ("relu", 10): 0.016,

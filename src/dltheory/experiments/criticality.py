@@ -21,7 +21,7 @@ from dltheory.effective import (
     universality_class,
 )
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 
 # Printed constants the claims are checked against (effective-theory.md §4.2 table; [BOOK✓]/[NUM]).
 REFERENCE = {

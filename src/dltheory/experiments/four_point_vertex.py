@@ -19,7 +19,7 @@ from scipy.stats import norm
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import exact_fourth_moment, four_point_single, vertex_slope
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 
 _N0 = 4
 _FIT_MAX = 0.1

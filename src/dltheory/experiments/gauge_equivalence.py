@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.richness.config import check_fields
 from dltheory.richness import (GAUGES, UnstableRichnessWarning, classification_task, mlp_preactivations, richness,
                                run_ensemble)

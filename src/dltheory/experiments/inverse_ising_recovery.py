@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.weightspace import (IsingModel, belief_propagation, exact_moments, fit_pseudolikelihood,
                                   metropolis_sample)
 

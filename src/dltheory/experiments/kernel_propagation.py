@@ -23,7 +23,7 @@ from scipy import stats as sps
 
 from dltheory.effective import critical_point, kernel_recursion
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.richness.config import check_fields
 from dltheory.richness import classification_task, mlp_preactivations, mup, run_ensemble, sp
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
 from dltheory.neurashed.reference import REFERENCE, run_reference

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.neurashed.elasticity import (bootstrap_pair_gaps, kernel_kmeans, kernel_similarity, kmeans_rows,
                                            neurashed_margin_gradients, neurashed_relative_similarity,
                                            normalized_similarity, pair_type_means, raw_kmeans_accuracy,

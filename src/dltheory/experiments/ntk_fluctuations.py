@@ -18,7 +18,7 @@ from scipy.stats import chi2, norm
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.ntk_statistics import ntk_statistics_single
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 
 _N0 = 4
 

@@ -14,11 +14,11 @@ import pkgutil
 from functools import cache
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Experiment
+from dltheory.lab.base import Experiment
 
 __all__ = ["all_experiments", "get_experiment"]
 
-_INFRASTRUCTURE = {"base", "registry", "runner", "executors", "store", "progress"}
+_INFRASTRUCTURE = {"registry"}
 EXTRA_ENV = "DLTHEORY_EXTRA_EXPERIMENTS"
 
 

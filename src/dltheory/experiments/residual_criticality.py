@@ -17,7 +17,7 @@ from scipy.stats import norm
 
 from dltheory.effective.residual import residual_critical_point, residual_four_point, residual_vertex_slope
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.experiments.four_point_vertex import _normalized, pooled_slope_fit
 
 _N0 = 4

@@ -23,7 +23,7 @@ from scipy.stats import norm
 from dltheory.effective.kernels import ntk_recursion
 from dltheory.effective.trained_networks import first_step_richardson, frozen_ntk_prediction
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 
 _CW = 2.0
 

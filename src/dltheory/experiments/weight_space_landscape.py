@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.errors import require
-from dltheory.experiments.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.weightspace import (GAUGES, FewSamplesWarning, IsingModel, binary_entropy, bias_grid,
                                   fit_pseudolikelihood, load_dataset, model_sample_accuracy, shuffle_columns,
                                   coupling_summary, multi_information)

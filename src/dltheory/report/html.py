@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.runner import RunRecord, load_record
+from dltheory.lab.runner import RunRecord, load_record
 
 __all__ = ["build_report", "collect_records"]
 
@@ -109,7 +109,7 @@ def build_report(results_dir: str | os.PathLike = "results", output: str | os.Pa
     Parameters
     ----------
     results_dir : path
-        Directory of saved runs (see :mod:`dltheory.experiments.runner`).
+        Directory of saved runs (see :mod:`dltheory.lab.runner`).
     output : path, optional
         Defaults to ``results_dir/report.html``.
 

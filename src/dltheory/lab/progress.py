@@ -1,7 +1,7 @@
 """Rich progress bars for experiments and sweeps: tasks done / total and ETA; quiet off a terminal.
 
 A driver (``dltheory reproduce``) opens one :func:`progress_display`; every :func:`sweep_progress`
-inside it (the experiments sweep, an experiment's inner :func:`~dltheory.experiments.executors.map_tasks`)
+inside it (the experiments sweep, an experiment's inner :func:`~dltheory.lab.executors.map_tasks`)
 adds a bar to that display. Without a terminal nothing is drawn.
 """
 

@@ -367,7 +367,7 @@ def map_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, description: st
         Results in the order of ``items``. The first exception raised by a task is re-raised
         (after the other tasks finished).
     """
-    from dltheory.experiments.progress import sweep_progress
+    from dltheory.lab.progress import sweep_progress
 
     items = list(items)
     ex = executor if executor is not None else active_executor()

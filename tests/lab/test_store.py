@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dltheory.experiments.executors import SerialExecutor
-from dltheory.experiments.runner import make_task, run_experiment, run_sweep
-from dltheory.experiments.store import ResultsStore, code_version, task_key
+from dltheory.lab.executors import SerialExecutor
+from dltheory.lab.runner import make_task, run_experiment, run_sweep
+from dltheory.lab.store import ResultsStore, code_version, task_key
 from tests.experiments.toys import BROKEN, EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parents[2]

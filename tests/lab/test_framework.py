@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments import Claim, Experiment, Outcome, ScaledConfig, all_experiments, get_experiment, run_experiment
-from dltheory.experiments.runner import experiment_rng, load_record
+from dltheory.experiments import all_experiments, get_experiment
+from dltheory.lab import Claim, Experiment, Outcome, ScaledConfig, run_experiment
+from dltheory.lab.runner import experiment_rng, load_record
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.executors import (
+from dltheory.lab.executors import (
     LocalPoolExecutor,
     SerialExecutor,
     active_executor,
@@ -17,7 +17,7 @@ from dltheory.experiments.executors import (
     map_tasks,
     use_executor,
 )
-from dltheory.experiments.runner import make_task, run_sweep
+from dltheory.lab.runner import make_task, run_sweep
 from tests.experiments.toys import EXPERIMENTS, chunk_mean
 
 
@@ -89,7 +89,7 @@ def test_bad_executor_choices_are_clear_errors(monkeypatch):
 
 def test_dask_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(DLTheoryError, match="cannot connect to the Dask scheduler"):
-        from dltheory.experiments.executors import DaskExecutor
+        from dltheory.lab.executors import DaskExecutor
 
         DaskExecutor(scheduler="tcp://127.0.0.1:9", timeout=2)
 

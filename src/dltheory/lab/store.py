@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dltheory.experiments.base import Experiment, json_ready
+from dltheory.lab.base import Experiment, json_ready
 
 __all__ = ["ResultsStore", "code_version", "task_key"]
 

@@ -1,8 +1,8 @@
 """Running experiments and saving what they return, with provenance.
 
 Each (experiment, config, seed) is a :class:`Task`; :func:`run_sweep` runs tasks on an executor
-(:mod:`dltheory.experiments.executors`) through the results store
-(:mod:`dltheory.experiments.store`), skipping tasks whose valid results are stored.
+(:mod:`dltheory.lab.executors`) through the results store
+(:mod:`dltheory.lab.store`), skipping tasks whose valid results are stored.
 Layout of a results directory (default ``results/``)::
 
     results/runs/<key>/...               every task's result, by content hash
@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 
 from dltheory.errors import DLTheoryError
-from dltheory.experiments.base import Experiment, Outcome, ScaledConfig
-from dltheory.experiments.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
-from dltheory.experiments.progress import sweep_progress
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig
+from dltheory.lab.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
+from dltheory.lab.progress import sweep_progress
 from dltheory.experiments.registry import get_experiment
-from dltheory.experiments.store import ResultsStore, code_version, task_key
+from dltheory.lab.store import ResultsStore, code_version, task_key
 
 __all__ = ["RunRecord", "Task", "execute_task", "experiment_rng", "load_record", "make_task", "provenance",
            "run_experiment", "run_sweep"]
@@ -221,7 +221,7 @@ def run_experiment(
     """Run one experiment in this process; save its table, figures and ``meta.json``.
 
     The run is kept in the results store under ``out_dir/runs/<key>/`` and copied to
-    ``out_dir/<name>/`` (see :mod:`dltheory.experiments.store`).
+    ``out_dir/<name>/`` (see :mod:`dltheory.lab.store`).
 
     Parameters
     ----------
@@ -239,7 +239,7 @@ def run_experiment(
         Run even if a valid result of the same task is stored (default). With ``False`` a valid
         stored result is reused.
     executor : Executor or {"serial", "local", "dask"}, optional
-        Made active while the experiment runs, so its inner :func:`~dltheory.experiments.executors.map_tasks`
+        Made active while the experiment runs, so its inner :func:`~dltheory.lab.executors.map_tasks`
         sweeps use it. A name makes the executor here and closes it afterwards. Default: serial.
     """
     task = make_task(experiment, scale, seed, overrides)

@@ -2,7 +2,7 @@
 
 An experiment is a module in :mod:`dltheory.experiments` that defines ``EXPERIMENT``, an
 :class:`Experiment`. Its ``run(config, rng)`` returns an :class:`Outcome`: a tidy table, figures and
-claims. Saving, provenance and the report are handled by :mod:`dltheory.experiments.runner`, so an
+claims. Saving, provenance and the report are handled by :mod:`dltheory.lab.runner`, so an
 experiment never does I/O itself.
 """
 
