@@ -78,7 +78,7 @@ def site(tmp_path_factory) -> Path:
     env.pop("DLTHEORY_EXTRA_EXPERIMENTS", None)  # document the package's own experiments only
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     log = (proc.stdout + proc.stderr)[-6000:]
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{log}"
@@ -140,7 +140,7 @@ def _python_blocks() -> list[tuple[str, str]]:
     blocks = []
     for path in sorted(DOCS.rglob("*.md")):
         text = path.read_text(encoding="utf-8")
-        for match in re.finditer(r"^```python\n(.*?)^```", text, flags=re.S | re.M):
+        for match in re.finditer(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE):
             line = text[: match.start()].count("\n") + 1
             blocks.append((f"{path.relative_to(DOCS)}:{line}", match.group(1)))
     return blocks

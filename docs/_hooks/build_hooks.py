@@ -105,10 +105,10 @@ def _api_page(title: str, modules: list[str]) -> str:
     pillar = PILLARS.get(root.split(".")[1])
     if pillar:
         lines += [f"The theory behind this package, in words and equations: [{pillar[0]}](../{pillar[1]}).", ""]
-    lines += [f"::: {root}", "    options:", "      show_root_heading: false", "      members: false", ""]
-    if not rest:  # a single module: its members on this page
-        lines += [f"::: {root}", "    options:", "      show_root_heading: false",
-                  "      show_root_toc_entry: false", "      show_docstring_description: false", ""]
+    # the root's docstring (and, for a single module, its members) under the page title; then each
+    # submodule of a package with its own heading
+    lines += [f"::: {root}", "    options:", "      show_root_heading: false"]
+    lines += ["      members: false", ""] if rest else [""]
     for module in rest:
         lines += [f"::: {module}", ""]
     return "\n".join(lines)
@@ -118,17 +118,17 @@ def _api_index(entries: list[tuple[str, str, list[str]]]) -> str:
     lines = [
         "# API reference",
         "",
-        "Generated from the numpydoc docstrings of the package, one page per public subpackage or module "
-        "(names starting with `_` are private and not shown). Shapes and the equations each function "
-        "implements are in its docstring; the theory pages explain the equations.",
+        ("Generated from the numpydoc docstrings of the package, one page per public subpackage or module "
+         "(names starting with `_` are private and not shown). Shapes and the equations each function "
+         "implements are in its docstring; the theory pages explain the equations."),
         "",
-        "Docstrings cite sections of the project's specifications, e.g. `effective-theory.md §5.3` or "
-        "`richness.md §10`. The specifications are not part of the package; the theory pages "
-        "([effective theory](../theory/effective.md), [richness](../theory/richness.md), "
-        "[neurashed](../theory/neurashed.md), [weight space](../theory/weight-space.md)) carry the same "
-        "section numbers in their headings. Labels such as [DER] (derived for this project), [BOOK] (the "
-        "book as reconstructed), [MC] / [NUM] (verified by Monte Carlo / numerically) and *(reconstruction)* "
-        "say what is a paper's and what is ours; each theory page explains its labels.",
+        ("Docstrings cite sections of the project's specifications, e.g. `effective-theory.md §5.3` or "
+         "`richness.md §10`. The specifications are not part of the package; the theory pages "
+         "([effective theory](../theory/effective.md), [richness](../theory/richness.md), "
+         "[neurashed](../theory/neurashed.md), [weight space](../theory/weight-space.md)) carry the same "
+         "section numbers in their headings. Labels such as [DER] (derived for this project), [BOOK] (the "
+         "book as reconstructed), [MC] / [NUM] (verified by Monte Carlo / numerically) and *(reconstruction)* "
+         "say what is a paper's and what is ours; each theory page explains its labels."),
         "",
         "| page | modules |",
         "|---|---|",
@@ -393,11 +393,11 @@ def experiments_page(results_dir: Path, package_dir: Path) -> str:
     head = [
         "# Experiments",
         "",
-        "Every experiment registered in `dltheory.experiments`, generated from the registry when this site "
-        "was built. Each one is run by `dltheory run NAME --scale quick|full` (or all of them by "
-        "`dltheory reproduce`), stores a tidy table and figures, and decides its claims as described in "
-        "[How verdicts work](verdicts.md). Config fields that differ between the two scales are in bold; "
-        "any field can be overridden with `--set FIELD=VALUE`.",
+        ("Every experiment registered in `dltheory.experiments`, generated from the registry when this site "
+         "was built. Each one is run by `dltheory run NAME --scale quick|full` (or all of them by "
+         "`dltheory reproduce`), stores a tidy table and figures, and decides its claims as described in "
+         "[How verdicts work](verdicts.md). Config fields that differ between the two scales are in bold; "
+         "any field can be overridden with `--set FIELD=VALUE`."),
         "",
     ]
     try:
@@ -420,8 +420,8 @@ def experiments_page(results_dir: Path, package_dir: Path) -> str:
         head += ["Claims, verdicts and wall times below come from the committed results tables in "
                  "`docs/results/` (" + ", ".join(sorted({r['source'] for r in rows})) + ").", ""]
     else:
-        head += ["No results table is committed yet (`docs/results/` is empty), so claims and wall times are "
-                 "not listed here: run an experiment to see them in `results/report.html`.", ""]
+        head += [("No results table is committed yet (`docs/results/` is empty), so claims and wall times are "
+                  "not listed here: run an experiment to see them in `results/report.html`."), ""]
 
     def wall_for(name: str, scale: str) -> str:
         walls = [float(r["wall_time_s"]) for r in by_exp.get(name, [])
@@ -432,8 +432,9 @@ def experiments_page(results_dir: Path, package_dir: Path) -> str:
         summary = ["| experiment | pillar | what it checks | quick wall time | full wall time | verdicts |",
                    "|---|---|---|---|---|---|"]
         for e in experiments:
-            summary.append(f"| [`{e.name}`](#{e.name}) | {e.pillar} | {_md_text(e.title)} | {wall_for(e.name, 'quick')} "
-                           f"| {wall_for(e.name, 'full')} | {_counts(by_exp.get(e.name, [])) or '—'} |")
+            summary.append(f"| [`{e.name}`](#{e.name}) | {e.pillar} | {_md_text(e.title)} "
+                           f"| {wall_for(e.name, 'quick')} | {wall_for(e.name, 'full')} "
+                           f"| {_counts(by_exp.get(e.name, [])) or '—'} |")
     else:
         summary = ["| experiment | pillar | what it checks |", "|---|---|---|"]
         summary += [f"| [`{e.name}`](#{e.name}) | {e.pillar} | {_md_text(e.title)} |" for e in experiments]
@@ -453,7 +454,8 @@ def experiments_page(results_dir: Path, package_dir: Path) -> str:
         module = sys.modules.get(e.config_cls.__module__)
         doc = inspect.getdoc(module) if module else None
         if doc:
-            body += [f'??? note "Design notes (`{e.config_cls.__module__}`)"', "", _indent(_roles_to_links(doc, e.config_cls.__module__)), ""]
+            notes = _indent(_roles_to_links(doc, e.config_cls.__module__))
+            body += [f'??? note "Design notes (`{e.config_cls.__module__}`)"', "", notes, ""]
         body += ["Configuration (`" + e.config_cls.__qualname__ + "`):", ""]
         body += _config_table(e.config_cls) + [""]
         if by_exp.get(e.name):

@@ -8,10 +8,10 @@ autorefs link: a link to the object's API entry when the object is documented on
 code otherwise (optional references never fail the strict build). Unqualified names are resolved
 from the docstring's own module and class; a re-exported name links to where it is defined.
 
-2. Prose inside a numpydoc Parameters, Other Parameters or Attributes section (a paragraph at the section's own indentation
-that is not a ``name : type`` line) would be parsed as a parameter called by its first word, and
-warn in strict mode. It is moved into a ``Notes`` section instead, and the object is logged (INFO)
-so that the docstring can be fixed at its source.
+2. Prose inside a numpydoc Parameters, Other Parameters or Attributes section (a paragraph at the
+section's own indentation that is not a ``name : type`` line) would be parsed as a parameter called
+by its first word, and warn in strict mode. It is moved into a ``Notes`` section instead, and the
+object is logged (INFO) so that the docstring can be fixed at its source.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def _index(collection: Any) -> dict[str, list[str]]:
                     walk(member)
         try:
             walk(collection["dltheory"])
-        except Exception:  # noqa: BLE001 - no index: names stay unlinked
-            pass
+        except Exception as exc:  # noqa: BLE001 - no index: names stay unlinked
+            log.debug("no name index for cross-references: %s", exc)
     return _BY_NAME
 
 
@@ -64,7 +64,7 @@ def _lookup(obj: Any, path: str) -> str | None:
     for candidate in candidates:
         try:
             found = obj.modules_collection[candidate]
-        except Exception:  # noqa: BLE001 - not found, or an alias that cannot be resolved
+        except Exception:  # noqa: BLE001, S112 - not found, or an alias that cannot be resolved
             continue
         try:
             return found.target_path if getattr(found, "is_alias", False) else found.path
