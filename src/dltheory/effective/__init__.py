@@ -1,6 +1,8 @@
-"""Effective theory of deep MLPs (effective-theory.md): pure NumPy/SciPy float64."""
+"""Effective theory of deep MLPs (effective-theory.md): pure NumPy/SciPy float64.
 
-from dltheory.effective.activations import ACTIVATION_NAMES, Activation, get_activation
+Activations come from the one registry :mod:`dltheory.activations` (NumPy forms; no torch here).
+"""
+
 from dltheory.effective.criticality import (
     CLASS_NAMES,
     CriticalPoint,
@@ -66,9 +68,6 @@ from dltheory.effective.trained_networks import (
 )
 
 __all__ = [
-    "ACTIVATION_NAMES",
-    "Activation",
-    "get_activation",
     "CLASS_NAMES",
     "CriticalPoint",
     "UniversalityClass",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, gauss_hermite
 from dltheory.effective.kernels import per_layer

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.four_point import layer_moments, width_ratios
 from dltheory.effective.gaussian import expect_pair, gauss_hermite, pair_expectations
 from dltheory.effective.kernels import per_layer

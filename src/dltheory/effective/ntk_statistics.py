@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import layer_moments, width_ratios
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D

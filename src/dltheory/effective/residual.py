@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import CriticalPoint, critical_point
 from dltheory.effective.four_point import FourPointSingle, layer_moments
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dltheory.activations import ACTIVATION_NAMES, get_activation
 from dltheory.effective import (
-    ACTIVATION_NAMES,
     critical_point,
-    get_activation,
     kernel_recursion_single,
     single_moments,
     universality_class,
@@ -29,12 +28,6 @@ REFERENCE = {
     "tanh": (0.0, 1.0),
     "gelu": (0.172922391, 1.983058257),
     "swish": (0.555143171, 1.988004678),
-}
-EXPECTED_CLASS = {
-    "linear": "scale-invariant", "relu": "scale-invariant", "leaky_relu": "scale-invariant",
-    "erf": "K*=0", "sin": "K*=0", "tanh": "K*=0",
-    "gelu": "half-stable", "swish": "half-stable", "silu": "half-stable",
-    "softplus": "none", "sigmoid": "none",
 }
 
 
@@ -77,7 +70,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         cp = critical_point(name)
         rows.append({"activation": name, "class": cls.name, "cb": cp.cb, "cw": cp.cw, "k_star": cp.k_star,
                      "chi_parallel": cp.chi_parallel, "chi_perp": cp.chi_perp, "a1": cls.a1, "b1": cls.b1,
-                     "f_second": cp.f_second, "expected_class": EXPECTED_CLASS.get(name.split(":")[0])})
+                     "f_second": cp.f_second, "expected_class": get_activation(name).universality})
     table = pd.DataFrame(rows)
 
     claims = []

@@ -22,15 +22,15 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev
 
+from dltheory.activations import TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import ActivationLayer, TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.nets.random_mlp import (
     EnsembleStatistics, _check_dtype, _check_generator, _check_inputs, _check_int, _check_widths,
     _draw_layer, _forward_layer, _layer_statistics, _per_layer, default_chunk_size,
 )
 
-__all__ = ["NTKEnsembleStatistics", "ntk_forward_equation", "ntk_from_weights", "empirical_ntk_autodiff",
-           "make_mlp", "mlp_weights"]
+__all__ = ["ActivationLayer", "NTKEnsembleStatistics", "ntk_forward_equation", "ntk_from_weights",
+           "empirical_ntk_autodiff", "make_mlp", "mlp_weights"]
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,27 @@ def ntk_from_weights(
             zs.append(z)
             hs.append(h.permute(0, 3, 4, 1, 2))
     return zs, hs
+
+
+class ActivationLayer(nn.Module):
+    """``nn.Module`` wrapper of a registry activation, for ``nn.Sequential`` MLPs (§2).
+
+    Parameters
+    ----------
+    activation : str, Activation, TorchActivation or callable
+        See :func:`dltheory.activations.resolve_torch_activation`. Registry activations pickle by
+        name, so models holding this layer survive ``torch.save``/``torch.load`` and ``deepcopy``.
+    """
+
+    def __init__(self, activation: str | TorchActivation | TensorFn) -> None:
+        super().__init__()
+        self.activation = resolve_torch_activation(activation)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.activation.fn(z)
+
+    def extra_repr(self) -> str:
+        return self.activation.name
 
 
 def make_mlp(

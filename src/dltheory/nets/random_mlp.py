@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dltheory.activations import TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import TensorFn, TorchActivation, resolve_torch_activation
 
 __all__ = ["EnsembleStatistics", "sample_random_mlps", "default_chunk_size"]
 
@@ -221,7 +221,7 @@ def sample_random_mlps(
     width : int or sequence of L ints
         n_1..n_L (an int: all layers, including the last, have this width).
     activation : str, TorchActivation or callable
-        See :func:`dltheory.nets.activations.resolve_torch_activation`.
+        See :func:`dltheory.activations.resolve_torch_activation`.
     cb, cw : float or sequence of L floats
         C_b >= 0, C_W >= 0 (per layer).
     n_networks : int

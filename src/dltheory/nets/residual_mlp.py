@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from dltheory.activations import TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.nets.random_mlp import (
     EnsembleStatistics, _check_dtype, _check_generator, _check_inputs, _check_int, _draw_layer, _forward_layer,
     _layer_statistics, default_chunk_size,

@@ -4,7 +4,8 @@ Torch lives here because training is the point. Every function takes an explicit
 ``torch.Generator``; kernels are computed in float64.
 
 - §11.1 He & Su protocol: a two-layer scalar-output network f(x) = vᵀφ(Wx + b) + c (ReLU, or the
-  identity as the linear control) trained by SGD on MSE; its gradient kernel
+  identity ``"linear"`` as the linear control; any name of :mod:`dltheory.activations` is accepted)
+  trained by SGD on MSE; its gradient kernel
   S_ker(x, x′) = ⟨∇f(x), ∇f(x′)⟩ = φ(h)·φ(h′) + (xᵀx′ + 1) Σ_k v_k² φ′(h_k) φ′(h′_k) + 1 in closed
   form (checked against autograd in the tests).
 - §11.2 noisy-label memorization: a one-hidden-layer ReLU MLP trained with Adam on cross-entropy,
@@ -20,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dltheory.activations import resolve_torch_activation
 from dltheory.errors import require
 
 __all__ = ["single_threaded", "TwoLayerParams", "init_two_layer", "two_layer_forward", "two_layer_kernel", "autograd_kernel",
            "train_two_layer", "two_layer_relative_similarity", "training_loss", "he_su_task", "he_su_digits", "MemorizationRecord", "train_memorization"]
 
-ACTIVATIONS = ("relu", "linear")
 LOSSES = ("mse", "bce")
 
 
@@ -80,18 +81,9 @@ def init_two_layer(d: int, width: int, generator: torch.Generator, dtype=torch.f
     return TwoLayerParams(u((width, d), d), u((width,), d), u((width,), width), u((), width))
 
 
-def _phi(h: torch.Tensor, activation: str) -> torch.Tensor:
-    return torch.relu(h) if activation == "relu" else h
-
-
-def _dphi(h: torch.Tensor, activation: str) -> torch.Tensor:
-    return (h > 0).to(h.dtype) if activation == "relu" else torch.ones_like(h)
-
-
 def two_layer_forward(p: TwoLayerParams, x: torch.Tensor, activation: str = "relu") -> torch.Tensor:
-    """f(x), shape (n,)."""
-    require(activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}; got {activation!r}")
-    return _phi(x @ p.W.T + p.b, activation) @ p.v + p.c
+    """f(x), shape (n,); ``activation`` is a registry name (:mod:`dltheory.activations`)."""
+    return resolve_torch_activation(activation).fn(x @ p.W.T + p.b) @ p.v + p.c
 
 
 def training_loss(p: TwoLayerParams, x: np.ndarray, y: np.ndarray, activation: str = "relu",
@@ -104,11 +96,11 @@ def training_loss(p: TwoLayerParams, x: np.ndarray, y: np.ndarray, activation: s
 
 def two_layer_kernel(p: TwoLayerParams, x: np.ndarray, activation: str = "relu") -> np.ndarray:
     """Closed-form gradient kernel ⟨∇f(x_i), ∇f(x_j)⟩ (n, n), float64 (§11.1)."""
-    require(activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    act = resolve_torch_activation(activation)
     W, b, v = (t.detach().double() for t in (p.W, p.b, p.v))
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
     h = xt @ W.T + b
-    phi, dphi = _phi(h, activation), _dphi(h, activation)
+    phi, dphi = act.fn(h), act.derivative(h)
     dv = dphi * v
     k = phi @ phi.T + (xt @ xt.T + 1.0) * (dv @ dv.T) + 1.0
     return k.numpy()
@@ -144,7 +136,7 @@ def _train_two_layer(x: np.ndarray, y: np.ndarray, *, width: int, activation: st
 
     ``checkpoints`` defaults to epoch 0 plus 11 equally spaced epochs (as in LANTK).
     """
-    require(activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    resolve_torch_activation(activation)  # validate the name before training
     require(lr > 0 and epochs >= 1 and batch_size >= 1, "lr > 0, epochs >= 1 and batch_size >= 1 are required")
     require(loss in LOSSES, f"loss must be one of {LOSSES}; got {loss!r}")
     ckpts = sorted(set(np.linspace(0, epochs, 12).round().astype(int).tolist() if checkpoints is None else checkpoints))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dltheory.activations import resolve_torch_activation
 from dltheory.errors import require
 from dltheory.weightspace.data import PCAData
-from dltheory.weightspace.layout import LEAK, WeightLayout, accuracy_binary
+from dltheory.weightspace.layout import ACTIVATION, WeightLayout, accuracy_binary
 
 __all__ = ["LRNetEnsemble", "train_lrnet", "lr_preactivation_moments", "sample_weights", "DEEP", "SHALLOW"]
 
@@ -62,9 +63,7 @@ def lr_preactivation_moments(theta: np.ndarray, a: np.ndarray) -> tuple[np.ndarr
 
 
 def _act(u, n_in):
-    import torch
-
-    return torch.nn.functional.leaky_relu(u, LEAK) / math.sqrt(n_in)
+    return resolve_torch_activation(ACTIVATION).fn(u) / math.sqrt(n_in)
 
 
 def train_lrnet(data: PCAData, layer_sizes: tuple[int, ...] = DEEP, n_runs: int = 8, epochs: int = 200,
