@@ -324,3 +324,15 @@ def test_unwritable_results_need_not_be_reached_when_everything_is_stored(tmp_pa
     assert all(r.directory.parent.name == "runs" for r in records)
     with pytest.raises(DLTheoryError, match="not writable .Read-only file system.; 1 task"):
         _sweep(tmp_path, EXPERIMENTS[:3])
+
+
+def test_a_damaged_published_copy_is_replaced_from_the_verified_run_on_reuse(tmp_path):
+    (rec,) = _sweep(tmp_path, EXPERIMENTS[:1])
+    _rewrite_meta(tmp_path / "toy-a" / "meta.json", _flip_claim)
+    (tmp_path / "toy-a" / "extra.png").write_bytes(b"planted")
+    assert not verify_run(tmp_path / "toy-a", name="toy-a").ok
+    (again,) = _sweep(tmp_path, EXPERIMENTS[:1])
+    assert again.meta["run_id"] == rec.meta["run_id"]  # the stored run is valid: reused, not redone
+    published = verify_run(tmp_path / "toy-a", name="toy-a")
+    assert published.ok and published.meta["run_id"] == rec.meta["run_id"]
+    assert not (tmp_path / "toy-a" / "extra.png").exists()
