@@ -79,13 +79,16 @@ def _run_concurrent_sweeps(root: Path, n: int, seconds: float) -> None:
                                str(i)], env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(n)]
     finished: dict[str, set[str]] = {}
+    n_runs = 0
     for proc in procs:
         out, err = proc.communicate(timeout=120 + 4 * seconds)
         assert proc.returncode == 0 and "Traceback" not in err, err[-2000:]
         report = json.loads(out.strip().splitlines()[-1])
         assert report["rounds"] >= 2
+        n_runs += len(report["finished"])
         for key, run_id in report["finished"]:
             finished.setdefault(key, set()).add(run_id)
+    print(f"{n} processes finished {n_runs} task runs ({sum(map(len, finished.values()))} distinct) on one directory")
     store = ResultsStore(root)
     runs = {e.name for e in os.scandir(store.runs) if not e.name.startswith(".")}
     assert runs == set(finished)  # every finished task has its run, and nothing else is there
