@@ -235,7 +235,7 @@ def test_missing_parent_or_a_file_as_results_directory_is_one_line_exit_2(tmp_pa
     assert sorted(os.listdir(tmp_path)) == ["file"]  # nothing created
 
 
-def test_a_full_disk_is_one_line_exit_2_and_leaves_nothing_partial(tmp_path, monkeypatch, capsys):
+def test_a_full_disk_is_one_line_exit_2_and_leaves_nothing_partial(tmp_path, monkeypatch, capsys, request):
     from dltheory import cli
 
     results = tmp_path / "results"
@@ -248,7 +248,11 @@ def test_a_full_disk_is_one_line_exit_2_and_leaves_nothing_partial(tmp_path, mon
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(fd, data)
 
+    from dltheory.experiments.registry import all_experiments
+
     monkeypatch.setenv("DLTHEORY_EXTRA_EXPERIMENTS", "tests.experiments.toys")
+    all_experiments.cache_clear()  # registered with the toys for this test only
+    request.addfinalizer(all_experiments.cache_clear)
     monkeypatch.setattr(os, "write", full)
     for argv in (["run", "toy-b", "--out", str(results), "--executor", "serial", "--set", "sleep_s=0"],
                  ["run", "toy-a", "--out", str(results), "--executor", "serial", "--set", "sleep_s=0", "--set", "n=50",
