@@ -202,10 +202,8 @@ def _execute_caught(task: Task) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 def _save(store: ResultsStore, result: tuple[dict[str, Any], dict[str, bytes]], executor: str) -> RunRecord:
     meta, files = result
-    meta = {**meta, "executor": executor}
-    store.write(meta, files)
-    directory = store.publish(meta["key"])
-    return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+    saved, directory = store.save({**meta, "executor": executor}, files)
+    return RunRecord(meta=saved, directory=directory)
 
 
 def run_experiment(
@@ -244,9 +242,10 @@ def run_experiment(
     """
     task = make_task(experiment, scale, seed, overrides)
     store = ResultsStore(out_dir)
-    if not force and store.completed(task.key) is not None:
-        directory = store.publish(task.key)
-        return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+    store.prepare()
+    if not force and (reused := store.reuse(task.key)) is not None:
+        return RunRecord(meta=reused[0], directory=reused[1])
+    store.require_writable(f"no valid stored result of {task.experiment.name} to reuse")
     if isinstance(executor, str):
         with make_executor(executor) as ex, use_executor(ex):
             result = execute_task(task, catch_errors=catch_errors)
@@ -266,7 +265,10 @@ def run_sweep(
 ) -> list[RunRecord]:
     """Run ``tasks`` on ``executor`` through the results store; returns their records in order.
 
-    A task whose valid result is already stored is skipped unless ``force``. Results are written
+    A task whose valid result is already stored (verified: see :func:`dltheory.lab.store.verify_run`)
+    is skipped unless ``force``; on a read-only results directory it is reused without publishing,
+    and a task that would need running there is a one-line :class:`DLTheoryError` before anything
+    runs. Stale temporaries of dead processes are removed first. Results are written
     by this process as tasks complete (so an interruption loses only unfinished tasks). Errors
     inside a task are recorded as runs with status ``"error"``. A single pending task runs in this
     process with ``executor`` active, so that its inner sweeps can use the executor's workers.
@@ -274,8 +276,8 @@ def run_sweep(
     """
     ex = executor if executor is not None else SerialExecutor()
     store = ResultsStore(out_dir)
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.clean_stale()
+    if store.prepare():  # a read-only directory can still serve valid stored results
+        store.clean_stale()
     records: list[RunRecord | None] = [None] * len(tasks)
     pending: list[int] = []
     first_index: dict[str, int] = {}
@@ -285,14 +287,15 @@ def run_sweep(
             if key in first_index:  # the same task twice: run once
                 continue
             first_index[key] = i
-            if not force and store.completed(key) is not None:
-                directory = store.publish(key)
-                records[i] = RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+            if not force and (reused := store.reuse(key)) is not None:
+                records[i] = RunRecord(meta=reused[0], directory=reused[1])
                 advance()
                 if on_done:
                     on_done(records[i], True)
             else:
                 pending.append(i)
+        if pending:
+            store.require_writable(f"{len(pending)} task(s) have no valid stored result to reuse")
         if len(pending) == 1 or isinstance(ex, SerialExecutor):
             for i in pending:
                 with use_executor(ex):
