@@ -109,10 +109,13 @@ def run(
     from dltheory.report import build_report
 
     task = make_task(name, scale=scale, seed=seed, overrides=parse_overrides(set_))
+
+    def done(rec: RunRecord, skipped: bool) -> None:
+        if skipped:
+            console.print(f"{rec.name}: valid stored result reused (--force to redo)")
+
     with _executor(executor, workers, scheduler) as ex, progress_display(console):
-        (record,) = run_sweep([task], out_dir=out, executor=ex, force=force,
-                              on_done=lambda rec, skipped: skipped and console.print(
-                                  f"{rec.name}: valid stored result reused (--force to redo)"))
+        (record,) = run_sweep([task], out_dir=out, executor=ex, force=force, on_done=done)
     if not record.ok:
         err_console.print(f"[red]{record.name} errored:[/red] {record.error}")
     _print_claims([record])
@@ -200,9 +203,9 @@ def criticality(activation: Annotated[str, typer.Argument(help="activation name,
         if cls.name == "half-stable":
             table.add_row("f''(K*)", f"{cp.f_second:.4g} (stable from {cp.stable_side})")
     for label in ("a1", "b1"):
-        value = getattr(cls, label, None)
-        if value is not None and np.isfinite(value) and cls.name in ("K*=0", "half-stable"):
-            table.add_row(label, f"{value:.6g}")
+        coefficient = getattr(cls, label, None)
+        if coefficient is not None and np.isfinite(coefficient) and cls.name in ("K*=0", "half-stable"):
+            table.add_row(label, f"{coefficient:.6g}")
     console.print(table)
 
 

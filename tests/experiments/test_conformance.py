@@ -70,7 +70,7 @@ def test_scales_validate_and_round_trip_through_set_and_json(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_every_field_declares_a_bounded_constraint_matching_its_annotation(name):
     cls = EXPERIMENTS[name].config_cls
-    constraints = constraints_of(cls)  # raises TypeError for a field declared without param()
+    constraints = constraints_of(cls)  # raises TypeError for a field declared without declare()
     hints = typing.get_type_hints(cls)
     assert set(constraints) == {f.name for f in dataclasses.fields(cls)}
     for field, constraint in constraints.items():

@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, param
+from dltheory.lab.constraints import Float, Int, declare
 from dltheory.lab.executors import map_tasks
 
 
 @dataclass(frozen=True)
 class ToySleepConfig(ScaledConfig):
-    n: int = param(400, Int(2, 100_000))
-    n_chunks: int = param(4, Int(1, 64))
-    sleep_s: float = param(0.5, Float(0, 30))
+    n: int = declare(400, Int(2, 100_000))
+    n_chunks: int = declare(4, Int(1, 64))
+    sleep_s: float = declare(0.5, Float(0, 30))
 
     @classmethod
     def quick(cls):

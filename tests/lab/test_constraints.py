@@ -11,8 +11,18 @@ import pytest
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, ScaledConfig, json_ready
-from dltheory.lab.constraints import (Bool, Choice, Float, Int, OrNone, Text, TupleOf, activation_name,
-                                      constraints_of, param)
+from dltheory.lab.constraints import (
+    Bool,
+    Choice,
+    Float,
+    Int,
+    OrNone,
+    Text,
+    TupleOf,
+    activation_name,
+    constraints_of,
+    declare,
+)
 
 
 def rejects(constraint, value, label="config field x"):
@@ -95,16 +105,16 @@ def test_declarations_are_checked_when_made():
     with pytest.raises(TypeError):
         Choice("a", 1)
     with pytest.raises(DLTheoryError, match="the default must be an int in"):
-        param(0, Int(1, 3))
+        declare(0, Int(1, 3))
 
 
 @dataclasses.dataclass(frozen=True)
 class Cfg(ScaledConfig):
-    widths: tuple[int, ...] = param((8, 16, 32), TupleOf(Int(2, 4096), length=(2, 8)))
-    lr: float = param(0.5, Float(0, 10, closed="right"))
-    loss: str = param("mse", Choice("mse", "bce"))
-    batch: int = param(16, Int(1, 128))
-    n_train: int = param(64, Int(1, 1000))
+    widths: tuple[int, ...] = declare((8, 16, 32), TupleOf(Int(2, 4096), length=(2, 8)))
+    lr: float = declare(0.5, Float(0, 10, closed="right"))
+    loss: str = declare("mse", Choice("mse", "bce"))
+    batch: int = declare(16, Int(1, 128))
+    n_train: int = declare(64, Int(1, 1000))
 
     @classmethod
     def quick(cls):
@@ -153,7 +163,7 @@ def test_a_field_without_a_declared_constraint_is_a_programming_error():
 def test_a_validate_tripped_by_an_odd_value_is_still_a_dltheory_error():
     @dataclasses.dataclass(frozen=True)
     class Odd(ScaledConfig):
-        n: int = param(3, Int(0, 9))
+        n: int = declare(3, Int(0, 9))
 
         def validate(self):
             1 / self.n

@@ -12,13 +12,13 @@ import pytest
 from dltheory.errors import DLTheoryError
 from dltheory.experiments import all_experiments, get_experiment
 from dltheory.lab import Claim, Experiment, Outcome, ScaledConfig, run_experiment
-from dltheory.lab.constraints import Int, param
+from dltheory.lab.constraints import Int, declare
 from dltheory.lab.runner import experiment_rng, load_record
 
 
 @dataclass(frozen=True)
 class ToyConfig(ScaledConfig):
-    n: int = param(1000, Int(2, 1_000_000))
+    n: int = declare(1000, Int(2, 1_000_000))
 
     @classmethod
     def quick(cls):

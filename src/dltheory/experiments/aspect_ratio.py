@@ -20,7 +20,7 @@ from dltheory.effective.aspect_ratio import information_proxy, optimal_aspect_ra
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import vertex_slope
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Int, TupleOf, param
+from dltheory.lab.constraints import Int, TupleOf, declare
 from dltheory.experiments.four_point_vertex import _clt_ok, _normalized
 
 _SPEC = {("relu", 1): 0.0348, ("relu", 3): 0.0276, ("relu", 10): 0.016,
@@ -30,10 +30,10 @@ _CLASSES = ("relu", "leaky_relu:0.2", "linear", "tanh", "sin", "erf", "gelu", "s
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    width: int = param(64, Int(4, 1024))
-    n_networks: int = param(20000, Int(100, 1_000_000))
-    outputs: tuple[int, ...] = param((1, 3, 10), TupleOf(Int(1, 1000), length=(1, 16)))
-    n_bootstrap: int = param(200, Int(20, 20_000))
+    width: int = declare(64, Int(4, 1024))
+    n_networks: int = declare(20000, Int(100, 1_000_000))
+    outputs: tuple[int, ...] = declare((1, 3, 10), TupleOf(Int(1, 1000), length=(1, 16)))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:

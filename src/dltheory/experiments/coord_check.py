@@ -14,19 +14,19 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, coordinate_size, mup, run_ensemble, sp
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(2, 16)))
-    steps: int = param(5, Int(1, 10_000))
-    n_seeds: int = param(8, Int(1, 256))
-    batch: int = param(64, Int(1, 1347))  # the digits training set
-    lr: float = param(0.5, Float(0, 1000, closed="right"))
-    sp_lr: float = param(0.02, Float(0, 1000, closed="right"))
-    ratio_threshold: float = param(1.5, Float(1, 1000))
+    widths: tuple[int, ...] = declare((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(2, 16)))
+    steps: int = declare(5, Int(1, 10_000))
+    n_seeds: int = declare(8, Int(1, 256))
+    batch: int = declare(64, Int(1, 1347))  # the digits training set
+    lr: float = declare(0.5, Float(0, 1000, closed="right"))
+    sp_lr: float = declare(0.02, Float(0, 1000, closed="right"))
+    ratio_threshold: float = declare(1.5, Float(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:

@@ -15,13 +15,12 @@ import pandas as pd
 from dltheory.effective import (
     ACTIVATION_NAMES,
     critical_point,
-    get_activation,
     kernel_recursion_single,
     single_moments,
     universality_class,
 )
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, param
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 # Printed constants the claims are checked against (effective-theory.md §4.2 table; [BOOK✓]/[NUM]).
 REFERENCE = {
@@ -42,10 +41,10 @@ EXPECTED_CLASS = {
 class Config(ScaledConfig):
     """Which activations to tabulate and how deep to iterate the 1/ℓ law."""
 
-    activations: tuple[str, ...] = param(tuple(ACTIVATION_NAMES), TupleOf(activation_name(), length=(1, 64)))
-    tolerance: float = param(1e-6, Float(0, 1, closed="right"))
-    law_depth: int = param(2000, Int(10, 100_000))
-    plane_activations: tuple[str, ...] = param(("tanh", "gelu", "swish"), TupleOf(activation_name(), length=(0, 16)))
+    activations: tuple[str, ...] = declare(tuple(ACTIVATION_NAMES), TupleOf(activation_name(), length=(1, 64)))
+    tolerance: float = declare(1e-6, Float(0, 1, closed="right"))
+    law_depth: int = declare(2000, Int(10, 100_000))
+    plane_activations: tuple[str, ...] = declare(("tanh", "gelu", "swish"), TupleOf(activation_name(), length=(0, 16)))
 
     @classmethod
     def quick(cls) -> Config:

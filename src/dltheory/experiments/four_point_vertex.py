@@ -19,7 +19,7 @@ from scipy.stats import norm
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import exact_fourth_moment, four_point_single, vertex_slope
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, param
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 _N0 = 4
 _FIT_MAX = 0.1
@@ -29,12 +29,12 @@ _FIT_MAX = 0.1
 class Config(ScaledConfig):
     """Activations, widths, networks per width (scaled as n_networks·16/n), depth as a fraction of n."""
 
-    activations: tuple[str, ...] = param(("relu", "tanh", "gelu"), TupleOf(activation_name(), length=(1, 16)))
-    widths: tuple[int, ...] = param((16, 32, 64, 128, 256), TupleOf(Int(2, 4096), length=(2, 16)))
-    n_networks: int = param(40000, Int(100, 1_000_000))
-    depth_fraction: float = param(0.5, Float(0, 1, closed="right"))
-    max_depth: int = param(128, Int(3, 4096))
-    n_bootstrap: int = param(300, Int(20, 20_000))
+    activations: tuple[str, ...] = declare(("relu", "tanh", "gelu"), TupleOf(activation_name(), length=(1, 16)))
+    widths: tuple[int, ...] = declare((16, 32, 64, 128, 256), TupleOf(Int(2, 4096), length=(2, 16)))
+    n_networks: int = declare(40000, Int(100, 1_000_000))
+    depth_fraction: float = declare(0.5, Float(0, 1, closed="right"))
+    max_depth: int = declare(128, Int(3, 4096))
+    n_bootstrap: int = declare(300, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:

@@ -16,23 +16,23 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import (GAUGES, UnstableRichnessWarning, classification_task, mlp_preactivations, richness,
                                run_ensemble)
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((64, 256, 1024), TupleOf(Int(2, 8192), length=(1, 16)))
-    rs: tuple[float, ...] = param((0.0, 0.25, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
-    gamma0s: tuple[float, ...] = param((0.1, 1.0, 10.0), TupleOf(Float(0, 10_000, closed="right"), length=(1, 16)))
-    momenta: tuple[float, ...] = param((0.0, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 8)))
-    steps: int = param(20, Int(1, 10_000))
-    n_train: int = param(128, Int(1, 4000))  # the MNIST-1D training set
-    batch_size: int = param(32, Int(1, 4000))
-    n_seeds: int = param(2, Int(1, 256))
-    eta0: float = param(0.2, Float(0, 1000, closed="right"))
-    tolerance: float = param(1e-10, Float(0, 1, closed="right"))
+    widths: tuple[int, ...] = declare((64, 256, 1024), TupleOf(Int(2, 8192), length=(1, 16)))
+    rs: tuple[float, ...] = declare((0.0, 0.25, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
+    gamma0s: tuple[float, ...] = declare((0.1, 1.0, 10.0), TupleOf(Float(0, 10_000, closed="right"), length=(1, 16)))
+    momenta: tuple[float, ...] = declare((0.0, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 8)))
+    steps: int = declare(20, Int(1, 10_000))
+    n_train: int = declare(128, Int(1, 4000))  # the MNIST-1D training set
+    batch_size: int = declare(32, Int(1, 4000))
+    n_seeds: int = declare(2, Int(1, 256))
+    eta0: float = declare(0.2, Float(0, 1000, closed="right"))
+    tolerance: float = declare(1e-10, Float(0, 1, closed="right"))
 
     @classmethod
     def quick(cls) -> Config:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Choice, Int, TupleOf, param
+from dltheory.lab.constraints import Choice, Int, TupleOf, declare
 from dltheory.weightspace import (IsingModel, belief_propagation, exact_moments, fit_pseudolikelihood,
                                   metropolis_sample)
 
@@ -23,14 +23,14 @@ KINDS = ("ferro", "spin-glass", "sparse")
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    sizes: tuple[int, ...] = param((50, 100, 200, 300), TupleOf(Int(3, 1000), length=(1, 16)))
-    kinds: tuple[str, ...] = param(KINDS, TupleOf(Choice(*KINDS), length=(1, 8)))
-    sample_sizes: tuple[int, ...] = param((4000, 16000, 64000), TupleOf(Int(2, 1_000_000), length=(2, 16)))
-    n_chains: int = param(1000, Int(1, 100_000))
-    burn_in: int = param(2000, Int(0, 1_000_000))
-    thin: int = param(20, Int(1, 10_000))
-    enum_size: int = param(16, Int(3, 20))
-    n_enum_instances: int = param(10, Int(1, 1000))
+    sizes: tuple[int, ...] = declare((50, 100, 200, 300), TupleOf(Int(3, 1000), length=(1, 16)))
+    kinds: tuple[str, ...] = declare(KINDS, TupleOf(Choice(*KINDS), length=(1, 8)))
+    sample_sizes: tuple[int, ...] = declare((4000, 16000, 64000), TupleOf(Int(2, 1_000_000), length=(2, 16)))
+    n_chains: int = declare(1000, Int(1, 100_000))
+    burn_in: int = declare(2000, Int(0, 1_000_000))
+    thin: int = declare(20, Int(1, 10_000))
+    enum_size: int = declare(16, Int(3, 20))
+    n_enum_instances: int = declare(10, Int(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:

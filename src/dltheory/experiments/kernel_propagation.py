@@ -23,7 +23,7 @@ from scipy import stats as sps
 
 from dltheory.effective import critical_point, kernel_recursion
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,13 @@ def settings() -> list[Setting]:
 class Config(ScaledConfig):
     """Widths, depth and ensemble size (replicates = networks)."""
 
-    widths: tuple[int, ...] = param((64, 128, 256, 512), TupleOf(Int(2, 8192), length=(2, 16)))
-    depth: int = param(20, Int(2, 1000))
-    n_networks: int = param(2000, Int(20, 200_000))
-    input_dim: int = param(8, Int(1, 4096))
-    n_inputs: int = param(3, Int(1, 64))
-    single_width_z: float = param(4.0, Float(0, 100, closed="right"))
-    family_error: float = param(1e-3, Float(0, 1, closed="neither"))
+    widths: tuple[int, ...] = declare((64, 128, 256, 512), TupleOf(Int(2, 8192), length=(2, 16)))
+    depth: int = declare(20, Int(2, 1000))
+    n_networks: int = declare(2000, Int(20, 200_000))
+    input_dim: int = declare(8, Int(1, 4096))
+    n_inputs: int = declare(3, Int(1, 64))
+    single_width_z: float = declare(4.0, Float(0, 100, closed="right"))
+    family_error: float = declare(1e-3, Float(0, 1, closed="neither"))
 
     @classmethod
     def quick(cls) -> Config:

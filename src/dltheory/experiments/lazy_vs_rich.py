@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Bool, Float, Int, TupleOf, param
+from dltheory.lab.constraints import Bool, Float, Int, TupleOf, declare
 from dltheory.richness import (bonferroni_z, cka, classification_task, fit_width_exponent, kernel_alignment,
                                kernel_target_alignment, mlp_ntk, mlp_preactivations, relative_change, richness,
                                run_ensemble)
@@ -24,18 +24,18 @@ from dltheory.richness import (bonferroni_z, cka, classification_task, fit_width
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(3, 16)))
-    kernel_rs: tuple[float, ...] = param((0.0, 0.25, 0.5), TupleOf(Float(0, 0.5), length=(2, 16)))
-    kernel_steps: int = param(30, Int(1, 10_000))
-    n_train_kernel: int = param(128, Int(1, 1347))  # the digits training set
-    n_probe: int = param(64, Int(1, 1347))
-    n_seeds: int = param(8, Int(2, 256))
-    eta0: float = param(0.5, Float(0, 1000, closed="right"))
-    rs: tuple[float, ...] = param((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(2, 16)))
-    width_b: int = param(1024, Int(1, 8192))
-    steps_b: int = param(1000, Int(1, 100_000))
-    batch_b: int = param(64, Int(1, 1347))
-    float32: bool = param(True, Bool())
+    widths: tuple[int, ...] = declare((128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(3, 16)))
+    kernel_rs: tuple[float, ...] = declare((0.0, 0.25, 0.5), TupleOf(Float(0, 0.5), length=(2, 16)))
+    kernel_steps: int = declare(30, Int(1, 10_000))
+    n_train_kernel: int = declare(128, Int(1, 1347))  # the digits training set
+    n_probe: int = declare(64, Int(1, 1347))
+    n_seeds: int = declare(8, Int(2, 256))
+    eta0: float = declare(0.5, Float(0, 1000, closed="right"))
+    rs: tuple[float, ...] = declare((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(2, 16)))
+    width_b: int = declare(1024, Int(1, 8192))
+    steps_b: int = declare(1000, Int(1, 100_000))
+    batch_b: int = declare(64, Int(1, 1347))
+    float32: bool = declare(True, Bool())
 
     @classmethod
     def quick(cls) -> Config:

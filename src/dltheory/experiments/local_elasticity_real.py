@@ -15,24 +15,24 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Choice, Float, Int, TupleOf, param
+from dltheory.lab.constraints import Choice, Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    width: int = param(4096, Int(1, 65_536))
-    epochs: int = param(200, Int(1, 10_000))
-    n_seeds: int = param(8, Int(2, 256))
-    lr_relu: float = param(3e-3, Float(0, 10, closed="right"))
-    lr_linear: float = param(3e-5, Float(0, 10, closed="right"))
-    batch_size: int = param(50, Int(1, 20_000))
-    srel_per_class: int = param(40, Int(1, 1000))
-    dataset: str = param("digits", Choice("digits", "mnist1d"))
-    loss: str = param("mse", Choice("mse", "bce"))  # bce: sigmoid + binary cross-entropy
-    positives: tuple[int, ...] = param((5, 8), TupleOf(Int(0, 9), length=2))
-    negatives: tuple[int, ...] = param((3, 9), TupleOf(Int(0, 9), length=(1, 8)))
+    width: int = declare(4096, Int(1, 65_536))
+    epochs: int = declare(200, Int(1, 10_000))
+    n_seeds: int = declare(8, Int(2, 256))
+    lr_relu: float = declare(3e-3, Float(0, 10, closed="right"))
+    lr_linear: float = declare(3e-5, Float(0, 10, closed="right"))
+    batch_size: int = declare(50, Int(1, 20_000))
+    srel_per_class: int = declare(40, Int(1, 1000))
+    dataset: str = declare("digits", Choice("digits", "mnist1d"))
+    loss: str = declare("mse", Choice("mse", "bce"))  # bce: sigmoid + binary cross-entropy
+    positives: tuple[int, ...] = declare((5, 8), TupleOf(Int(0, 9), length=2))
+    negatives: tuple[int, ...] = declare((3, 9), TupleOf(Int(0, 9), length=(1, 8)))
 
     @classmethod
     def quick(cls) -> Config:

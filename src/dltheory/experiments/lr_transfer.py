@@ -14,20 +14,20 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, mlp_preactivations, mup, run_ensemble, sp
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((128, 256, 512, 1024, 2048), TupleOf(Int(1, 8192), length=(2, 16)))
-    log2_lr_min: float = param(-7.0, Float(-30, 10))
-    log2_lr_max: float = param(3.0, Float(-30, 10))
-    log2_lr_step: float = param(0.25, Float(0, 10, closed="right"))
-    n_seeds: int = param(5, Int(1, 256))
-    batch: int = param(64, Int(1, 1347))  # the digits training set
-    momentum: float = param(0.9, Float(0, 1, closed="left"))
-    epochs: int = param(1, Int(1, 1000))
+    widths: tuple[int, ...] = declare((128, 256, 512, 1024, 2048), TupleOf(Int(1, 8192), length=(2, 16)))
+    log2_lr_min: float = declare(-7.0, Float(-30, 10))
+    log2_lr_max: float = declare(3.0, Float(-30, 10))
+    log2_lr_step: float = declare(0.25, Float(0, 10, closed="right"))
+    n_seeds: int = declare(5, Int(1, 256))
+    batch: int = declare(64, Int(1, 1347))  # the digits training set
+    momentum: float = declare(0.9, Float(0, 1, closed="left"))
+    epochs: int = declare(1, Int(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:

@@ -14,19 +14,19 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((32, 128, 512, 2048), TupleOf(Int(1, 16_384), length=(1, 16)))
-    rho_values: tuple[float, ...] = param((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
-    weight_decays: tuple[float, ...] = param((0.0, 1e-4), TupleOf(Float(0, 1), length=(1, 16)))
-    n_seeds: int = param(8, Int(1, 256))
-    max_epochs: int = param(1000, Int(1, 100_000))
-    patience: int = param(10, Int(1, 100_000))
-    lr: float = param(1e-3, Float(0, 10, closed="right"))
-    batch_size: int = param(64, Int(1, 20_000))
+    widths: tuple[int, ...] = declare((32, 128, 512, 2048), TupleOf(Int(1, 16_384), length=(1, 16)))
+    rho_values: tuple[float, ...] = declare((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    weight_decays: tuple[float, ...] = declare((0.0, 1e-4), TupleOf(Float(0, 1), length=(1, 16)))
+    n_seeds: int = declare(8, Int(1, 256))
+    max_epochs: int = declare(1000, Int(1, 100_000))
+    patience: int = declare(10, Int(1, 100_000))
+    lr: float = declare(1e-3, Float(0, 10, closed="right"))
+    batch_size: int = declare(64, Int(1, 20_000))
 
     @classmethod
     def quick(cls) -> Config:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
 from dltheory.neurashed.reference import REFERENCE, run_reference
@@ -22,13 +22,13 @@ from dltheory.neurashed.reference import REFERENCE, run_reference
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    r_values: tuple[int, ...] = param((0, 1, 2, 8), TupleOf(Int(0, 64), length=(2, 16)))
-    rho_values: tuple[float, ...] = param((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
-    n_seeds: int = param(10, Int(2, 256))  # >= 2: paired t-interval
-    seed_offset: int = param(100, Int(0, 1_000_000_000))
-    steps: int = param(60_000, Int(1, 1_000_000))
-    checkpoint_every: int = param(500, Int(1, 1_000_000))
-    n_per_class: int = param(100, Int(1, 10_000))
+    r_values: tuple[int, ...] = declare((0, 1, 2, 8), TupleOf(Int(0, 64), length=(2, 16)))
+    rho_values: tuple[float, ...] = declare((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    n_seeds: int = declare(10, Int(2, 256))  # >= 2: paired t-interval
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    steps: int = declare(60_000, Int(1, 1_000_000))
+    checkpoint_every: int = declare(500, Int(1, 1_000_000))
+    n_per_class: int = declare(100, Int(1, 10_000))
 
     @classmethod
     def quick(cls) -> Config:

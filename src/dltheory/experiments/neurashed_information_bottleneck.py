@@ -16,18 +16,18 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Int, param
+from dltheory.lab.constraints import Int, declare
 from dltheory.neurashed.reference import REFERENCE, run_reference
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    n_seeds: int = param(10, Int(1, 256))
-    seed_offset: int = param(100, Int(0, 1_000_000_000))
-    steps: int = param(60_000, Int(2, 1_000_000))
-    checkpoint_every: int = param(1000, Int(1, 1_000_000))
-    n_per_class: int = param(100, Int(1, 10_000))
-    pure_tree_seeds: int = param(2, Int(0, 256))
+    n_seeds: int = declare(10, Int(1, 256))
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    steps: int = declare(60_000, Int(2, 1_000_000))
+    checkpoint_every: int = declare(1000, Int(1, 1_000_000))
+    n_per_class: int = declare(100, Int(1, 10_000))
+    pure_tree_seeds: int = declare(2, Int(0, 256))
 
     @classmethod
     def quick(cls) -> Config:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (bootstrap_pair_gaps, kernel_kmeans, kernel_similarity, kmeans_rows,
                                            neurashed_margin_gradients, neurashed_relative_similarity,
                                            normalized_similarity, pair_type_means, raw_kmeans_accuracy,
@@ -28,14 +28,14 @@ from dltheory.neurashed.training import single_threaded_blas
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    pi_max_values: tuple[float, ...] = param((0.0, 0.5), TupleOf(Float(0, 1), length=(1, 16)))
-    n_seeds: int = param(10, Int(1, 256))
-    seed_offset: int = param(100, Int(0, 1_000_000_000))
-    checkpoints: tuple[int, ...] = param((0, 5_000, 30_000), TupleOf(Int(0, 1_000_000), length=(1, 32)))
-    n_per_class: int = param(100, Int(1, 10_000))
-    n_boot: int = param(1000, Int(50, 100_000))
-    srel_per_class: int = param(20, Int(1, 1000))
-    srel_checkpoints: int = param(2, Int(0, 32))
+    pi_max_values: tuple[float, ...] = declare((0.0, 0.5), TupleOf(Float(0, 1), length=(1, 16)))
+    n_seeds: int = declare(10, Int(1, 256))
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    checkpoints: tuple[int, ...] = declare((0, 5_000, 30_000), TupleOf(Int(0, 1_000_000), length=(1, 32)))
+    n_per_class: int = declare(100, Int(1, 10_000))
+    n_boot: int = declare(1000, Int(50, 100_000))
+    srel_per_class: int = declare(20, Int(1, 1000))
+    srel_checkpoints: int = declare(2, Int(0, 32))
 
     @classmethod
     def quick(cls) -> Config:

@@ -18,17 +18,18 @@ from scipy.stats import chi2, norm
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.ntk_statistics import ntk_statistics_single
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Int, TupleOf, activation_name, param
+from dltheory.lab.constraints import Int, TupleOf, activation_name, declare
 
 _N0 = 4
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    activations: tuple[str, ...] = param(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
-    widths: tuple[int, ...] = param((8, 16, 32, 64, 128), TupleOf(Int(2, 4096), length=(3, 16)))  # >= 3: fit Y0 + Y1/n
-    depth: int = param(8, Int(2, 512))
-    n_networks: int = param(20000, Int(100, 1_000_000))
+    activations: tuple[str, ...] = declare(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
+    # at least 3 widths: the fit Y0 + Y1/n has 2 parameters
+    widths: tuple[int, ...] = declare((8, 16, 32, 64, 128), TupleOf(Int(2, 4096), length=(3, 16)))
+    depth: int = declare(8, Int(2, 512))
+    n_networks: int = declare(20000, Int(100, 1_000_000))
 
     @classmethod
     def quick(cls) -> Config:

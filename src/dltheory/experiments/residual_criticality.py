@@ -17,7 +17,7 @@ from scipy.stats import norm
 
 from dltheory.effective.residual import residual_critical_point, residual_four_point, residual_vertex_slope
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, param
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 from dltheory.experiments.four_point_vertex import _normalized, pooled_slope_fit
 
 _N0 = 4
@@ -26,11 +26,11 @@ _FIT_MAX = 0.15
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    activations: tuple[str, ...] = param(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
-    gammas: tuple[float, ...] = param((0.0, 0.5, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
-    widths: tuple[int, ...] = param((16, 32, 64, 128), TupleOf(Int(8, 4096), length=(2, 16)))
-    n_networks: int = param(16000, Int(100, 1_000_000))
-    n_bootstrap: int = param(200, Int(20, 20_000))
+    activations: tuple[str, ...] = declare(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
+    gammas: tuple[float, ...] = declare((0.0, 0.5, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    widths: tuple[int, ...] = declare((16, 32, 64, 128), TupleOf(Int(8, 4096), length=(2, 16)))
+    n_networks: int = declare(16000, Int(100, 1_000_000))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:

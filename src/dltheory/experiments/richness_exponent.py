@@ -14,20 +14,20 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Float, Int, TupleOf, param
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import (bonferroni_z, classification_task, fit_width_exponent, representation_change, richness,
                                run_ensemble)
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(4, 16)))
-    rs: tuple[float, ...] = param((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
-    n_seeds: int = param(32, Int(2, 1024))  # >= 2: standard errors
-    batch: int = param(64, Int(1, 4000))  # the MNIST-1D training set
-    eta0: float = param(0.5, Float(0, 1000, closed="right"))
-    tolerance: float = param(0.1, Float(0, 10, closed="right"))
-    max_members: int = param(8, Int(1, 1024))
+    widths: tuple[int, ...] = declare((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(4, 16)))
+    rs: tuple[float, ...] = declare((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
+    n_seeds: int = declare(32, Int(2, 1024))  # >= 2: standard errors
+    batch: int = declare(64, Int(1, 4000))  # the MNIST-1D training set
+    eta0: float = declare(0.5, Float(0, 1000, closed="right"))
+    tolerance: float = declare(0.1, Float(0, 10, closed="right"))
+    max_members: int = declare(8, Int(1, 1024))
 
     @classmethod
     def quick(cls) -> Config:

@@ -23,22 +23,22 @@ from scipy.stats import norm
 from dltheory.effective.kernels import ntk_recursion
 from dltheory.effective.trained_networks import first_step_richardson, frozen_ntk_prediction
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Int, TupleOf, param
+from dltheory.lab.constraints import Int, TupleOf, declare
 
 _CW = 2.0
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = param((32, 64, 128, 256, 512, 1024), TupleOf(Int(2, 2048), length=(3, 16)))
-    depth: int = param(3, Int(2, 32))
-    n_train: int = param(64, Int(2, 1348))  # the digits training set
-    n_test: int = param(64, Int(1, 449))  # the digits test set
-    pairs: int = param(128, Int(4, 1024))
-    steps: int = param(400, Int(1, 100_000))
-    first_step_width: int = param(64, Int(2, 8192))
-    first_step_pairs: int = param(2000, Int(10, 100_000))
-    n_bootstrap: int = param(200, Int(20, 20_000))
+    widths: tuple[int, ...] = declare((32, 64, 128, 256, 512, 1024), TupleOf(Int(2, 2048), length=(3, 16)))
+    depth: int = declare(3, Int(2, 32))
+    n_train: int = declare(64, Int(2, 1348))  # the digits training set
+    n_test: int = declare(64, Int(1, 449))  # the digits test set
+    pairs: int = declare(128, Int(4, 1024))
+    steps: int = declare(400, Int(1, 100_000))
+    first_step_width: int = declare(64, Int(2, 8192))
+    first_step_pairs: int = declare(2000, Int(10, 100_000))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.lab.constraints import Choice, Float, Int, Text, TupleOf, param
+from dltheory.lab.constraints import Choice, Float, Int, Text, TupleOf, declare
 from dltheory.weightspace import (GAUGES, FewSamplesWarning, IsingModel, binary_entropy, bias_grid,
                                   fit_pseudolikelihood, load_dataset, model_sample_accuracy, shuffle_columns,
                                   coupling_summary, multi_information)
@@ -24,27 +24,27 @@ from dltheory.weightspace.pipeline import analyze_segment, build_ensemble, selec
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    dataset: str = param("digits", Choice("digits", "mnist1d"))
-    n_components: int = param(20, Int(1, 64))
-    input_scale: float = param(3.0, Float(0, 100, closed="right"))
-    deep_sizes: tuple[int, ...] = param((20, 15, 15, 10), TupleOf(Int(1, 64), length=4))  # (D, H1, H2, K)
-    shallow_sizes: tuple[int, ...] = param((20, 10), TupleOf(Int(1, 64), length=2))  # (D, K)
-    n_train_up: int = param(1437, Int(1, 20_000))
-    n_train_op: int = param(500, Int(1, 20_000))
-    n_runs: int = param(200, Int(4, 2000))
-    samples_per_run: int = param(500, Int(1, 5000))
-    epochs_deep: int = param(200, Int(1, 10_000))
-    epochs_shallow: int = param(100, Int(1, 10_000))
-    gauges: tuple[str, ...] = param(GAUGES, TupleOf(Choice(*GAUGES), length=(1, 3)))
-    refs_per_group: int = param(20, Int(1, 1000))
-    x_max: float = param(3.0, Float(0, 10, closed="right"))
-    x_step: float = param(0.05, Float(0.005, 1))
-    tap_starts: int = param(2000, Int(1, 100_000))
-    plm_gtol: float = param(1e-6, Float(0, 1, closed="right"))
-    plm_maxiter: int = param(2000, Int(1, 100_000))
-    bp_max_sweeps: int = param(5000, Int(1, 1_000_000))
-    model_sweeps: int = param(100, Int(1, 100_000))
-    ensemble_dir: str = param("", Text(4096))
+    dataset: str = declare("digits", Choice("digits", "mnist1d"))
+    n_components: int = declare(20, Int(1, 64))
+    input_scale: float = declare(3.0, Float(0, 100, closed="right"))
+    deep_sizes: tuple[int, ...] = declare((20, 15, 15, 10), TupleOf(Int(1, 64), length=4))  # (D, H1, H2, K)
+    shallow_sizes: tuple[int, ...] = declare((20, 10), TupleOf(Int(1, 64), length=2))  # (D, K)
+    n_train_up: int = declare(1437, Int(1, 20_000))
+    n_train_op: int = declare(500, Int(1, 20_000))
+    n_runs: int = declare(200, Int(4, 2000))
+    samples_per_run: int = declare(500, Int(1, 5000))
+    epochs_deep: int = declare(200, Int(1, 10_000))
+    epochs_shallow: int = declare(100, Int(1, 10_000))
+    gauges: tuple[str, ...] = declare(GAUGES, TupleOf(Choice(*GAUGES), length=(1, 3)))
+    refs_per_group: int = declare(20, Int(1, 1000))
+    x_max: float = declare(3.0, Float(0, 10, closed="right"))
+    x_step: float = declare(0.05, Float(0.005, 1))
+    tap_starts: int = declare(2000, Int(1, 100_000))
+    plm_gtol: float = declare(1e-6, Float(0, 1, closed="right"))
+    plm_maxiter: int = declare(2000, Int(1, 100_000))
+    bp_max_sweeps: int = declare(5000, Int(1, 1_000_000))
+    model_sweeps: int = declare(100, Int(1, 100_000))
+    ensemble_dir: str = declare("", Text(4096))
 
     @classmethod
     def quick(cls) -> Config:

@@ -29,7 +29,7 @@ SCALES = ("quick", "full")
 class ScaledConfig:
     """Base class of experiment configs: a frozen dataclass with ``quick`` and ``full`` scales.
 
-    Every field is declared with :func:`~dltheory.lab.constraints.param` and a constraint (a range
+    Every field is declared with :func:`~dltheory.lab.constraints.declare` and a constraint (a range
     with a maximum, a length, a set of choices); constructing a config coerces each field and checks
     it, then runs :meth:`validate` for rules that involve several fields. So a config object is
     valid whichever way it was made (a scale, :meth:`replace`, :meth:`from_dict`), and any bad
@@ -46,7 +46,7 @@ class ScaledConfig:
             self.validate()
         except DLTheoryError:
             raise
-        except Exception as exc:  # a validate() tripped by an odd value is still bad input
+        except Exception as exc:  # noqa: BLE001 - a validate() tripped by an odd value is still bad input
             reason = " ".join(str(exc).split())[:200]
             raise DLTheoryError(f"invalid config {type(self).__name__}: {type(exc).__name__}: {reason}") from None
 
@@ -184,7 +184,8 @@ class Claim:
             else:
                 ok = isinstance(value, str)
             if not ok:
-                raise DLTheoryError(f"stored claim {show(data.get('name'))}: {f.name} has the wrong type; got {show(value)}")
+                raise DLTheoryError(f"stored claim {show(data.get('name'))}: {f.name} has the wrong type; "
+                                    f"got {show(value)}")
             kwargs[f.name] = value
         return cls(**kwargs)
 

@@ -1,15 +1,15 @@
 """Declarative constraints on config fields: one place that coerces, bounds and words the error.
 
 Every field of an experiment config (:class:`~dltheory.lab.base.ScaledConfig`) is declared with
-:func:`param`, which pairs the default with a :class:`Constraint`::
+:func:`declare`, which pairs the default with a :class:`Constraint`::
 
     @dataclass(frozen=True)
     class Config(ScaledConfig):
-        widths: tuple[int, ...] = param((64, 128, 256), TupleOf(Int(2, 16_384), length=(2, 12)))
-        depth: int = param(20, Int(2, 1_000))
-        lr: float = param(0.5, Float(0, 10, closed="right"))
-        loss: str = param("mse", Choice("mse", "bce"))
-        float32: bool = param(True, Bool())
+        widths: tuple[int, ...] = declare((64, 128, 256), TupleOf(Int(2, 16_384), length=(2, 12)))
+        depth: int = declare(20, Int(2, 1_000))
+        lr: float = declare(0.5, Float(0, 10, closed="right"))
+        loss: str = declare("mse", Choice("mse", "bce"))
+        float32: bool = declare(True, Bool())
 
 A constraint coerces a value to its field's type (``int``, ``float``, ``bool``, ``str``, tuples,
 ``None``; lists become tuples, integral floats become ints, ints become floats) and checks its
@@ -24,7 +24,7 @@ Rules that involve several fields stay in the config's ``validate`` (see
 
 The vocabulary: :class:`Int`, :class:`Float`, :class:`Bool`, :class:`Choice`, :class:`Text`,
 :class:`TupleOf`, :class:`OrNone` (and :func:`activation_name`, a :class:`Text` checked by the
-activation registry); :func:`param` declares a field, :func:`constraints_of` reads the
+activation registry); :func:`declare` declares a field, :func:`constraints_of` reads the
 declarations of a config class back.
 """
 
@@ -51,7 +51,7 @@ __all__ = [
     "TupleOf",
     "activation_name",
     "constraints_of",
-    "param",
+    "declare",
     "show",
 ]
 
@@ -126,15 +126,12 @@ class Int(Constraint):
             raise TypeError(f"Int needs integers lo <= hi; got {self.lo!r}, {self.hi!r}")
 
     def coerce(self, value: Any, label: str) -> int:
-        if isinstance(value, (bool, np.bool_)):
+        integral = (isinstance(value, (int, np.integer))
+                    or (isinstance(value, (float, np.floating)) and math.isfinite(value)
+                        and float(value).is_integer() and abs(float(value)) < 2**53))
+        if isinstance(value, (bool, np.bool_)) or not integral:
             raise _fail(label, self.describe(), value)
-        if isinstance(value, (int, np.integer)):
-            out = int(value)
-        elif (isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer()
-              and abs(value) < 2**53):
-            out = int(value)
-        else:
-            raise _fail(label, self.describe(), value)
+        out = int(value)
         if not self.lo <= out <= self.hi:
             raise _fail(label, self.describe(), value)
         return out
@@ -194,8 +191,8 @@ class Float(Constraint):
         return out
 
     def describe(self) -> str:
-        left, right = _BRACKETS[self.closed]
-        return f"a float in {left}{_num(float(self.lo))}, {_num(float(self.hi))}{right}"
+        brackets = _BRACKETS[self.closed]
+        return f"a float in {brackets[0]}{_num(float(self.lo))}, {_num(float(self.hi))}{brackets[1]}"
 
     def annotation(self) -> Any:
         return float
@@ -402,14 +399,14 @@ def activation_name(max_len: int = 64) -> Text:
     return Text(max_len, check=_resolve_activation, what="an activation name")
 
 
-def param(default: T, constraint: Constraint) -> T:
+def declare(default: T, constraint: Constraint) -> T:
     """Declare a config field: its default and the :class:`Constraint` its values must satisfy.
 
-    Used as the default of a dataclass field (``depth: int = param(20, Int(2, 1_000))``). The
+    Used as the default of a dataclass field (``depth: int = declare(20, Int(2, 1_000))``). The
     default itself must satisfy the constraint (checked here, when the class is defined).
     """
     if not isinstance(constraint, Constraint):
-        raise TypeError(f"param needs a Constraint; got {constraint!r}")
+        raise TypeError(f"declare needs a Constraint; got {constraint!r}")
     coerced = constraint.coerce(default, "the default")
     return cast(T, dataclasses.field(default=coerced, metadata={METADATA_KEY: constraint}))
 
@@ -417,7 +414,7 @@ def param(default: T, constraint: Constraint) -> T:
 def constraints_of(config: Any) -> dict[str, Constraint]:
     """The declared constraint of every field of a config class (or instance), by field name.
 
-    Raises ``TypeError`` naming the first field declared without :func:`param`.
+    Raises ``TypeError`` naming the first field declared without :func:`declare`.
     """
     out: dict[str, Constraint] = {}
     for f in dataclasses.fields(config):
@@ -425,6 +422,6 @@ def constraints_of(config: Any) -> dict[str, Constraint]:
         if not isinstance(constraint, Constraint):
             owner = config.__name__ if isinstance(config, type) else type(config).__name__
             raise TypeError(f"field {f.name!r} of {owner} has no declared constraint: "
-                            f"declare it as `{f.name}: ... = param(default, Int(lo, hi))` (dltheory.lab.constraints)")
+                            f"write `{f.name}: ... = declare(default, Int(lo, hi))` (dltheory.lab.constraints)")
         out[f.name] = constraint
     return out

@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 
 from dltheory.errors import DLTheoryError
+from dltheory.experiments.registry import get_experiment
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
 from dltheory.lab.progress import sweep_progress
-from dltheory.experiments.registry import get_experiment
 from dltheory.lab.store import ResultsStore, code_version, task_key
 
 __all__ = ["RunRecord", "Task", "execute_task", "experiment_rng", "load_record", "make_task", "provenance",
@@ -132,7 +132,7 @@ def provenance() -> dict[str, Any]:
     """Versions of the libraries that produce numbers, and the machine."""
     import importlib.metadata as md
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in ("dltheory", "numpy", "scipy", "torch", "pandas", "matplotlib", "scikit-learn"):
         try:
             versions[pkg] = md.version(pkg)
@@ -355,29 +355,29 @@ def run_sweep(
                 continue
             first_index[key] = i
             if not force and store.completed(key) is not None:
-                records[i] = _published(store, key, task.experiment.config_cls)
+                records[i] = record = _published(store, key, task.experiment.config_cls)
                 advance()
                 if on_done:
-                    on_done(records[i], True)
+                    on_done(record, True)
             else:
                 pending.append(i)
         if len(pending) == 1 or isinstance(ex, SerialExecutor):
             for i in pending:
                 with use_executor(ex):
                     result = _execute_caught(tasks[i])
-                records[i] = _save(store, tasks[i], result, ex.name)
+                records[i] = record = _save(store, tasks[i], result, ex.name)
                 advance()
                 if on_done:
-                    on_done(records[i], False)
+                    on_done(record, False)
         elif pending:
             for j, result in ex.imap_unordered(_execute_caught, [tasks[i] for i in pending]):
                 i = pending[j]
                 if isinstance(result, TaskFailed):
                     result = _error_result(tasks[i], result.exc)
-                records[i] = _save(store, tasks[i], result, ex.name)
+                records[i] = record = _save(store, tasks[i], result, ex.name)
                 advance()
                 if on_done:
-                    on_done(records[i], False)
+                    on_done(record, False)
     for i, task in enumerate(tasks):
         if records[i] is None:
             records[i] = records[first_index[task.key]]

@@ -151,7 +151,7 @@ class ResultsStore:
     # -- writing -------------------------------------------------------------------------------
     def clean_stale(self) -> list[Path]:
         """Remove temporary files and directories left by an interrupted run; returns them."""
-        removed = []
+        removed: list[Path] = []
         if not self.root.is_dir():
             return removed
         for path in sorted(self.root.rglob(f"*{_TMP}"), key=lambda p: len(p.parts)):

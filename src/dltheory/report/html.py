@@ -25,7 +25,7 @@ def collect_records(results_dir: str | os.PathLike) -> list[RunRecord]:
         raise DLTheoryError(f"results directory {root} does not exist; run `dltheory run NAME` first")
     records = [load_record(d) for d in sorted(root.iterdir()) if (d / "meta.json").is_file()]
     order = {"effective": 0, "richness": 1, "neurashed": 2, "weightspace": 3}
-    records.sort(key=lambda r: (order.get(r.meta.get("pillar"), 9), r.name))
+    records.sort(key=lambda r: (order.get(str(r.meta.get("pillar")), 9), r.name))
     return records
 
 
