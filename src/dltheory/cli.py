@@ -14,9 +14,10 @@ Exit codes:
 from __future__ import annotations
 
 import ast
+import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -24,13 +25,19 @@ from rich.table import Table
 
 from dltheory.errors import DLTheoryError
 
+if TYPE_CHECKING:
+    from dltheory.lab.executors import Executor
+    from dltheory.lab.runner import RunRecord
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="dltheory: deep-learning theory computed and checked against real networks.")
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _parse_overrides(items: list[str] | None) -> dict[str, Any]:
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as config overrides: each VALUE is a Python literal (a list becomes a
+    tuple) or, if it is not one, the string itself; the config's constraints then check it."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
@@ -54,7 +61,7 @@ ConnectTimeoutOpt = Annotated[Optional[float], typer.Option(
                               "the scheduler must be trusted: Dask unpickles what it sends")]
 
 
-def _executor(name: str, workers: int | None, scheduler: str | None, connect_timeout: float | None = None):
+def _executor(name: str, workers: int | None, scheduler: str | None, connect_timeout: float | None = None) -> Executor:
     from dltheory.lab.executors import make_executor
 
     return make_executor(name, workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
@@ -87,20 +94,20 @@ def list_experiments() -> None:
     console.print(table)
 
 
-def _print_claims(records) -> int:
+def _print_claims(records: list[RunRecord]) -> int:
     table = Table(title="claims")
     for col in ("experiment", "claim", "threshold", "measured", "result"):
         table.add_column(col)
     failed = 0
     for rec in records:
         if not rec.ok:
-            table.add_row(rec.meta["name"], "(experiment errored)", "", "", "[red]error[/red]")
+            table.add_row(rec.name, "(experiment errored)", "", "", "[red]error[/red]")
             failed += 1
         for c in rec.claims:
-            measured = "—" if c["measured"] is None else f"{c['measured']:.4g}"
-            table.add_row(rec.meta["name"], c["name"], c["threshold"], measured,
-                          "[green]pass[/green]" if c["passed"] else "[red]fail[/red]")
-            failed += not c["passed"]
+            measured = f"{c.measured:.4g}" if math.isfinite(c.measured) else "—"
+            table.add_row(rec.name, c.name, c.threshold, measured,
+                          "[green]pass[/green]" if c.passed else "[red]fail[/red]")
+            failed += not c.passed
     console.print(table)
     return failed
 
@@ -132,15 +139,18 @@ def run(
 
     check_results_dir(out)  # bad environment and options fail in ~1 s, before experiments are imported
     check_executor_args(executor, workers, scheduler, connect_timeout)
-    task = make_task(name, scale=scale, seed=seed, overrides=_parse_overrides(set_))
+    task = make_task(name, scale=scale, seed=seed, overrides=parse_overrides(set_))
+
+    def done(rec: RunRecord, skipped: bool) -> None:
+        if skipped:
+            console.print(f"{rec.name}: valid stored result reused (--force to redo)")
+
     with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console):
-        (record,) = run_sweep([task], out_dir=out, executor=ex, force=force,
-                              on_done=lambda rec, skipped: skipped and console.print(
-                                  f"{rec.meta['name']}: valid stored result reused (--force to redo)"))
+        (record,) = run_sweep([task], out_dir=out, executor=ex, force=force, on_done=done)
     if not record.ok:
-        err_console.print(f"[red]{record.meta['name']} errored:[/red] {record.meta['error']}")
+        err_console.print(f"[red]{record.name} errored:[/red] {record.error}")
     _print_claims([record])
-    console.print(f"results in {record.directory} ({record.meta['wall_time_s']:.1f} s)")
+    console.print(f"results in {record.directory} ({record.wall_time_s:.1f} s)")
     if report:
         _report_after_run(out)
     if not record.ok:
@@ -179,13 +189,13 @@ def reproduce(
     if not tasks:
         raise DLTheoryError("no experiments are registered; nothing to reproduce")
 
-    def done(rec, skipped: bool) -> None:
+    def done(rec: RunRecord, skipped: bool) -> None:
         if not rec.ok:
-            err_console.print(f"[red]{rec.meta['name']} errored:[/red] {rec.meta['error']}", highlight=False)
+            err_console.print(f"[red]{rec.name} errored:[/red] {rec.error}", highlight=False)
         elif skipped:
-            console.print(f"{rec.meta['name']}: valid stored result reused", highlight=False)
+            console.print(f"{rec.name}: valid stored result reused", highlight=False)
         else:
-            console.print(f"{rec.meta['name']}: done in {rec.meta['wall_time_s']:.1f} s", highlight=False)
+            console.print(f"{rec.name}: done in {rec.wall_time_s:.1f} s", highlight=False)
 
     with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console):
         console.print(f"{len(tasks)} experiment(s), {scale} scale, seed {seed}, executor {ex.name} "
@@ -232,9 +242,9 @@ def criticality(activation: Annotated[str, typer.Argument(help="activation name,
         if cls.name == "half-stable":
             table.add_row("f''(K*)", f"{cp.f_second:.4g} (stable from {cp.stable_side})")
     for label in ("a1", "b1"):
-        value = getattr(cls, label, None)
-        if value is not None and np.isfinite(value) and cls.name in ("K*=0", "half-stable"):
-            table.add_row(label, f"{value:.6g}")
+        coefficient = getattr(cls, label, None)
+        if coefficient is not None and np.isfinite(coefficient) and cls.name in ("K*=0", "half-stable"):
+            table.add_row(label, f"{coefficient:.6g}")
     console.print(table)
 
 

@@ -19,8 +19,8 @@ from scipy.stats import norm
 from dltheory.effective.aspect_ratio import information_proxy, optimal_aspect_ratio
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import vertex_slope
-from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Int, TupleOf, declare
 from dltheory.experiments.four_point_vertex import _clt_ok, _normalized
 
 _SPEC = {("relu", 1): 0.0348, ("relu", 3): 0.0276, ("relu", 10): 0.016,
@@ -30,10 +30,10 @@ _CLASSES = ("relu", "leaky_relu:0.2", "linear", "tanh", "sin", "erf", "gelu", "s
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    width: int = 64
-    n_networks: int = 20000
-    outputs: tuple[int, ...] = (1, 3, 10)
-    n_bootstrap: int = 200
+    width: int = declare(64, Int(4, 1024))
+    n_networks: int = declare(20000, Int(100, 1_000_000))
+    outputs: tuple[int, ...] = declare((1, 3, 10), TupleOf(Int(1, 1000), length=(1, 16)))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -42,12 +42,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if self.width < 4 or self.n_networks < 100 or self.n_bootstrap < 20 or not self.outputs:
-            raise DLTheoryError("width >= 4, n_networks >= 100, n_bootstrap >= 20 and outputs non-empty")
-        if min(self.outputs) < 1:
-            raise DLTheoryError(f"outputs={self.outputs!r}: output widths must be >= 1")
 
 
 def _growth_rate(y: np.ndarray, ell: np.ndarray, keep: np.ndarray, n: int) -> float:

@@ -19,8 +19,8 @@ from dltheory.effective import (
     single_moments,
     universality_class,
 )
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 # Printed constants the claims are checked against (effective-theory.md §4.2 table; [BOOK✓]/[NUM]).
 REFERENCE = {
@@ -35,21 +35,14 @@ REFERENCE = {
 class Config(ScaledConfig):
     """Which activations to tabulate and how deep to iterate the 1/ℓ law."""
 
-    activations: tuple[str, ...] = tuple(ACTIVATION_NAMES)
-    tolerance: float = 1e-6
-    law_depth: int = 2000
-    plane_activations: tuple[str, ...] = ("tanh", "gelu", "swish")
+    activations: tuple[str, ...] = declare(tuple(ACTIVATION_NAMES), TupleOf(activation_name(), length=(1, 64)))
+    tolerance: float = declare(1e-6, Float(0, 1, closed="right"))
+    law_depth: int = declare(2000, Int(10, 100_000))
+    plane_activations: tuple[str, ...] = declare(("tanh", "gelu", "swish"), TupleOf(activation_name(), length=(0, 16)))
 
     @classmethod
     def quick(cls) -> Config:
         return cls(law_depth=1000)
-
-    def validate(self) -> None:
-        require(len(self.activations) > 0, "activations must name at least one activation")
-        for a in self.activations + self.plane_activations:
-            get_activation(a)
-        require(self.tolerance > 0, f"tolerance must be > 0; got {self.tolerance}")
-        require(self.law_depth >= 10, f"law_depth must be >= 10; got {self.law_depth}")
 
 
 def _curves(activation: str, k: np.ndarray) -> dict[str, np.ndarray]:

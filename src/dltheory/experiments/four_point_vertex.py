@@ -18,8 +18,8 @@ from scipy.stats import norm
 
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import exact_fourth_moment, four_point_single, vertex_slope
-from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 _N0 = 4
 _FIT_MAX = 0.1
@@ -29,12 +29,12 @@ _FIT_MAX = 0.1
 class Config(ScaledConfig):
     """Activations, widths, networks per width (scaled as n_networks·16/n), depth as a fraction of n."""
 
-    activations: tuple[str, ...] = ("relu", "tanh", "gelu")
-    widths: tuple[int, ...] = (16, 32, 64, 128, 256)
-    n_networks: int = 40000
-    depth_fraction: float = 0.5
-    max_depth: int = 128
-    n_bootstrap: int = 300
+    activations: tuple[str, ...] = declare(("relu", "tanh", "gelu"), TupleOf(activation_name(), length=(1, 16)))
+    widths: tuple[int, ...] = declare((16, 32, 64, 128, 256), TupleOf(Int(2, 4096), length=(2, 16)))
+    n_networks: int = declare(40000, Int(100, 1_000_000))
+    depth_fraction: float = declare(0.5, Float(0, 1, closed="right"))
+    max_depth: int = declare(128, Int(3, 4096))
+    n_bootstrap: int = declare(300, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -43,16 +43,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if not self.activations:
-            raise DLTheoryError("activations: need at least one activation")
-        if len(self.widths) < 2 or min(self.widths) < 2:
-            raise DLTheoryError(f"widths={self.widths!r}: need >= 2 widths, each >= 2")
-        if self.n_networks < 100 or self.n_bootstrap < 20:
-            raise DLTheoryError("n_networks must be >= 100 and n_bootstrap >= 20")
-        if not 0 < self.depth_fraction <= 1 or self.max_depth < 3:
-            raise DLTheoryError("depth_fraction must be in (0, 1] and max_depth >= 3")
 
 
 def _setup(activation: str) -> tuple[float, float, float]:

@@ -22,8 +22,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from dltheory.effective import critical_point, kernel_recursion
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 
 
 @dataclass(frozen=True)
@@ -52,26 +52,20 @@ def settings() -> list[Setting]:
 class Config(ScaledConfig):
     """Widths, depth and ensemble size (replicates = networks)."""
 
-    widths: tuple[int, ...] = (64, 128, 256, 512)
-    depth: int = 20
-    n_networks: int = 2000
-    input_dim: int = 8
-    n_inputs: int = 3
-    single_width_z: float = 4.0
-    family_error: float = 1e-3
+    widths: tuple[int, ...] = declare((64, 128, 256, 512), TupleOf(Int(2, 8192), length=(2, 16)))
+    depth: int = declare(20, Int(2, 1000))
+    n_networks: int = declare(2000, Int(20, 200_000))
+    input_dim: int = declare(8, Int(1, 4096))
+    n_inputs: int = declare(3, Int(1, 64))
+    single_width_z: float = declare(4.0, Float(0, 100, closed="right"))
+    family_error: float = declare(1e-3, Float(0, 1, closed="neither"))
 
     @classmethod
     def quick(cls) -> Config:
         return cls(widths=(64, 128, 256), depth=8, n_networks=400)
 
     def validate(self) -> None:
-        require(len(self.widths) >= 2 and all(int(w) >= 2 for w in self.widths),
-                f"widths must list at least two integers >= 2; got {self.widths}")
-        require(max(self.widths) >= 256, f"the widest width must be >= 256; got {max(self.widths)}")
-        require(self.depth >= 2, f"depth must be >= 2; got {self.depth}")
-        require(self.n_networks >= 20, f"n_networks must be >= 20; got {self.n_networks}")
-        require(self.input_dim >= 1 and self.n_inputs >= 1, "input_dim and n_inputs must be >= 1")
-        require(self.single_width_z > 0 and 0 < self.family_error < 1, "single_width_z > 0, 0 < family_error < 1")
+        self.check(max(self.widths) >= 256, "max(widths) >= 256", "widths")
 
 
 def make_inputs(setting: Setting, n_inputs: int, dim: int, rng: np.random.Generator) -> np.ndarray:

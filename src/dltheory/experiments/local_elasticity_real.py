@@ -14,25 +14,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Choice, Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    width: int = 4096
-    epochs: int = 200
-    n_seeds: int = 8
-    lr_relu: float = 3e-3
-    lr_linear: float = 3e-5
-    batch_size: int = 50
-    srel_per_class: int = 40
-    dataset: str = "digits"
-    loss: str = "mse"
-    positives: tuple[int, ...] = (5, 8)
-    negatives: tuple[int, ...] = (3, 9)
+    width: int = declare(4096, Int(1, 65_536))
+    epochs: int = declare(200, Int(1, 10_000))
+    n_seeds: int = declare(8, Int(2, 256))
+    lr_relu: float = declare(3e-3, Float(0, 10, closed="right"))
+    lr_linear: float = declare(3e-5, Float(0, 10, closed="right"))
+    batch_size: int = declare(50, Int(1, 20_000))
+    srel_per_class: int = declare(40, Int(1, 1000))
+    dataset: str = declare("digits", Choice("digits", "mnist1d"))
+    loss: str = declare("mse", Choice("mse", "bce"))  # bce: sigmoid + binary cross-entropy
+    positives: tuple[int, ...] = declare((5, 8), TupleOf(Int(0, 9), length=2))
+    negatives: tuple[int, ...] = declare((3, 9), TupleOf(Int(0, 9), length=(1, 8)))
 
     @classmethod
     def quick(cls) -> Config:
@@ -43,11 +43,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(self.width >= 1 and self.epochs >= 1, "width and epochs must be >= 1")
-        require(self.n_seeds >= 2, f"n_seeds must be >= 2 (paired test); got {self.n_seeds}")
-        require(self.loss in ("mse", "bce"), f"loss must be 'mse' or 'bce' (sigmoid + BCE); got {self.loss!r}")
-        require(self.dataset in ("digits", "mnist1d"), f"dataset must be 'digits' or 'mnist1d'; got {self.dataset!r}")
-        require(len(self.positives) == 2, f"positives must be two digit classes; got {self.positives}")
+        self.check(not set(self.positives) & set(self.negatives), "disjoint digit classes", "positives", "negatives")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:

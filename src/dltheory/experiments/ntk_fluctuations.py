@@ -17,18 +17,19 @@ from scipy.stats import chi2, norm
 
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.ntk_statistics import ntk_statistics_single
-from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Int, TupleOf, activation_name, declare
 
 _N0 = 4
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    activations: tuple[str, ...] = ("relu", "tanh")
-    widths: tuple[int, ...] = (8, 16, 32, 64, 128)
-    depth: int = 8
-    n_networks: int = 20000
+    activations: tuple[str, ...] = declare(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
+    # at least 3 widths: the fit Y0 + Y1/n has 2 parameters
+    widths: tuple[int, ...] = declare((8, 16, 32, 64, 128), TupleOf(Int(2, 4096), length=(3, 16)))
+    depth: int = declare(8, Int(2, 512))
+    n_networks: int = declare(20000, Int(100, 1_000_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -37,12 +38,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if len(self.widths) < 3 or min(self.widths) < 2:
-            raise DLTheoryError(f"widths={self.widths!r}: need >= 3 widths, each >= 2 (fit Y0 + Y1/n)")
-        if self.depth < 2 or self.n_networks < 100 or not self.activations:
-            raise DLTheoryError("depth must be >= 2, n_networks >= 100, activations non-empty")
 
 
 def _fit(inv_n: np.ndarray, y: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:

@@ -16,8 +16,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from dltheory.effective.residual import residual_critical_point, residual_four_point, residual_vertex_slope
-from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 from dltheory.experiments.four_point_vertex import _normalized, pooled_slope_fit
 
 _N0 = 4
@@ -26,11 +26,11 @@ _FIT_MAX = 0.15
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    activations: tuple[str, ...] = ("relu", "tanh")
-    gammas: tuple[float, ...] = (0.0, 0.5, 0.9)
-    widths: tuple[int, ...] = (16, 32, 64, 128)
-    n_networks: int = 16000
-    n_bootstrap: int = 200
+    activations: tuple[str, ...] = declare(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
+    gammas: tuple[float, ...] = declare((0.0, 0.5, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    widths: tuple[int, ...] = declare((16, 32, 64, 128), TupleOf(Int(8, 4096), length=(2, 16)))
+    n_networks: int = declare(16000, Int(100, 1_000_000))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -39,12 +39,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if any(not 0 <= g < 1 for g in self.gammas):
-            raise DLTheoryError(f"gammas={self.gammas!r}: residual strengths must lie in [0, 1)")
-        if len(self.widths) < 2 or min(self.widths) < 8 or self.n_networks < 100 or self.n_bootstrap < 20:
-            raise DLTheoryError("need >= 2 widths >= 8, n_networks >= 100, n_bootstrap >= 20")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:

@@ -27,9 +27,12 @@ import pickle
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dltheory.errors import DLTheoryError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "DASK_SCHEMES",
@@ -183,7 +186,7 @@ class LocalPoolExecutor(Executor):
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise DLTheoryError(f"workers must be a positive integer; got {workers!r}")
         self.workers = workers
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
         self._failed_to_start = False
 
     def _get_pool(self):
@@ -226,8 +229,8 @@ class LocalPoolExecutor(Executor):
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:
-                    exc = f.exception()
-                    yield futures[f], (TaskFailed(exc) if exc is not None else f.result())
+                    error = f.exception()
+                    yield futures[f], (TaskFailed(error) if error is not None else f.result())
         finally:
             for f in pending:
                 f.cancel()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dltheory.errors import DLTheoryError
+from dltheory.lab.base import Claim
 from dltheory.lab.runner import RunRecord
 from dltheory.lab.store import ResultsStore, env_error, verify_run, write_atomic
 
@@ -38,12 +41,12 @@ def _collect(root: Path) -> list[tuple[RunRecord, dict[str, bytes]]]:
         else:
             verified = verify_run(root / name, name=name)
             if verified.ok:
-                out.append((RunRecord(meta=verified.meta, directory=root / name), verified.files))
+                out.append((RunRecord.from_meta(verified.meta, root / name), verified.files))
                 continue
             problem = verified.problem
         meta = {"name": name, "title": name, "pillar": "", "description": "", "status": "invalid",
                 "error": problem, "claims": [], "figures": [], "notes": []}
-        out.append((RunRecord(meta=meta, directory=root / name), {}))
+        out.append((RunRecord.from_meta(meta, root / name), {}))
     out.sort(key=lambda rf: (_ORDER.get(rf[0].meta.get("pillar"), 9), rf[0].meta["name"]))
     return out
 
@@ -100,30 +103,37 @@ def _config_rows(config: Any) -> list[tuple[str, str]]:
     return [(str(k), json.dumps(v)) for k, v in config.items()]
 
 
+@dataclass(frozen=True)
+class _ClaimRow:
+    """A claim as the report shows it: the typed claim, its experiment and its anchors."""
+
+    claim: Claim
+    experiment: str
+    anchor: str
+    figure_anchor: str | None
+
+
 def _context(collected: list[tuple[RunRecord, dict[str, bytes]]], title: str) -> dict[str, Any]:
     experiments = []
-    summary = []
+    summary: list[_ClaimRow] = []
     for rec, files in collected:
         m = rec.meta
-        name = m["name"]
-        claims = []
-        for c in m.get("claims", []):
-            c = dict(c)
-            c["anchor"] = f"{name}--claim--{c['name']}"
-            c["figure_anchor"] = f"{name}--{c['figure']}" if c.get("figure") else None
-            claims.append(c)
-            summary.append({**c, "experiment": name, "experiment_title": m.get("title", name)})
+        name = rec.name
+        rows = [_ClaimRow(claim=c, experiment=name, anchor=f"{name}--claim--{c.name}",
+                          figure_anchor=f"{name}--{c.figure}" if c.figure else None) for c in rec.claims]
+        summary.extend(rows)
         figures = []
-        for f in m.get("figures", []):
-            cited = [{"name": c["name"], "anchor": c["anchor"], "passed": c["passed"]} for c in claims if c.get("figure") == f]
+        for f in rec.figures:
+            cited = [r for r in rows if r.claim.figure == f]
             figures.append({"name": f, "anchor": f"{name}--{f}", "src": _figure_data(files, f), "claims": cited})
-        n_pass = sum(bool(c["passed"]) for c in claims)
-        experiments.append({**m, "anchor": name, "figure_list": figures, "claim_list": claims,
-                            "ok": m.get("status") == "ok", "invalid": m.get("status") == "invalid", "n_pass": n_pass, "n_fail": len(claims) - n_pass,
+        n_pass = sum(r.claim.passed for r in rows)
+        invalid = m.get("status") == "invalid"
+        experiments.append({**m, "anchor": name, "figure_list": figures, "claim_list": rows,
+                            "ok": rec.ok, "invalid": invalid, "n_pass": n_pass, "n_fail": len(rows) - n_pass,
                             "provenance_rows": _provenance_rows(m), "config_rows": _config_rows(m.get("config")),
-                            "notes": m.get("notes", []), "description": m.get("description", ""),
+                            "notes": rec.notes, "description": m.get("description", ""),
                             "title": m.get("title", name), "pillar": m.get("pillar", "")})
-    n_pass = sum(bool(c["passed"]) for c in summary)
+    n_pass = sum(r.claim.passed for r in summary)
     errors = [e["name"] for e in experiments if not e["ok"] and not e["invalid"]]
     invalid = [e["name"] for e in experiments if e["invalid"]]
     hosts = sorted({str((e.get("machine") or {}).get("hostname", "?")) for e in experiments})
@@ -186,7 +196,7 @@ def build_report(results_dir: str | os.PathLike = "results", output: str | os.Pa
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, float):
         if value == 0 or 1e-3 <= abs(value) < 1e5:
