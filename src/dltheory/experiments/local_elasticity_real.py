@@ -18,6 +18,7 @@ from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
+from dltheory.stats import bootstrap
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     p_w = float(stats.wilcoxon(diff, alternative="greater").pvalue) if np.any(diff != 0) else 1.0
     rho = table[table.model == "relu"].pivot(index="seed", columns="epoch", values="rho_le")
     drho = (rho.iloc[:, -1] - rho.iloc[:, 0]).to_numpy()
-    boot = [rng.choice(drho, len(drho)).mean() for _ in range(1000)]
+    boot = bootstrap(np.mean, drho, n_resamples=1000, rng=rng)
     drho_ci = np.quantile(boot, [0.025, 0.975])
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))

@@ -18,6 +18,7 @@ from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
 from dltheory.neurashed.reference import REFERENCE, run_reference
+from dltheory.stats import t_interval
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,6 @@ class Config(ScaledConfig):
         require(all(0 <= p < 1 for p in self.rho_values), "rho_values must be probabilities in [0, 1)")
         require(self.n_seeds >= 2, f"n_seeds must be >= 2 (paired t-interval); got {self.n_seeds}")
         require(self.steps >= self.checkpoint_every >= 1, "need steps >= checkpoint_every >= 1")
-
-
-def _t_interval(d: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    from scipy import stats
-
-    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-    h = stats.t.ppf(0.5 + level / 2, len(d) - 1) * se
-    return m - h, m + h
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -110,7 +103,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             if k != "seed":
                 rows.append(dict(r=2, rho=0.2, seed=ps["seed"], step=config.steps, quantity=k, value=float(v)))
     table = pd.DataFrame(rows)
-    lo, hi = _t_interval(np.array(diffs))
+    lo, hi = t_interval(np.array(diffs))
 
     # figures ---------------------------------------------------------------------------------
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))

@@ -18,6 +18,7 @@ from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.richness.config import check_fields
 from dltheory.richness import classification_task, richness, run_ensemble
+from dltheory.stats import mean_and_se
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             curves[(r, n)] = run_.losses[:, idx].mean(1)
             for t in range(config.steps):
                 rows.append({"r": r, "width": n, "step": t, "loss_mean": float(curves[(r, n)][t]),
-                             "loss_sem": float(run_.losses[t, idx].std(ddof=1) / np.sqrt(len(idx)))
+                             "loss_sem": float(mean_and_se(run_.losses[t, idx])[1])
                              if len(idx) > 1 else float("nan")})
     df = pd.DataFrame(rows)
     dist = {r: [float(np.mean(np.abs(curves[(r, b)] - curves[(r, a)])))

@@ -2,7 +2,8 @@
 
 - :mod:`~dltheory.nets.activations` — torch activations by registry name (effective-theory.md §3)
 - :mod:`~dltheory.nets.random_mlp` — batched Monte Carlo ensembles of random MLPs (§2, §9.3)
-- :mod:`~dltheory.nets.estimators` — means, SEs and jackknifed cumulants (§10.1)
+- :mod:`~dltheory.nets.estimators` — kernels, vertices and NTK tensors with SEs from ensembles (§10.1; the
+  generic statistics are in :mod:`dltheory.stats`)
 - :mod:`~dltheory.nets.training` — vmapped ensemble training (torch.func), sequential baseline
 - :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp`` (§6.1)
 """
@@ -20,8 +21,6 @@ from dltheory.nets.estimators import (
     estimate_kernel,
     estimate_ntk_fluctuations,
     estimate_ntk_mean,
-    jackknife,
-    mean_and_se,
 )
 from dltheory.nets.ntk import (
     NTKEnsembleStatistics,
@@ -58,8 +57,6 @@ __all__ = [
     "EnsembleStatistics",
     "default_chunk_size",
     "sample_random_mlps",
-    "mean_and_se",
-    "jackknife",
     "estimate_kernel",
     "estimate_four_point_vertex",
     "estimate_excess_kurtosis",
