@@ -56,7 +56,8 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     import torch
     from scipy import stats
 
-    from dltheory.neurashed.real import (he_su_task, single_threaded, train_two_layer, training_loss,
+    from dltheory.nets.threads import limit_threads
+    from dltheory.neurashed.real import (he_su_task, train_two_layer, training_loss,
                                          two_layer_kernel, two_layer_relative_similarity)
 
     x, target, digit = he_su_task(config.dataset, config.positives, config.negatives)
@@ -65,7 +66,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     probe = np.concatenate([np.flatnonzero(truth == k)[:config.srel_per_class] for k in (0, 1)])
     rows, final = [], {"relu": [], "linear": []}
     seeds = rng.integers(0, 2**31 - 1, size=config.n_seeds)
-    with single_threaded():
+    with limit_threads():
         base = raw_kmeans_accuracy(x[pos], truth)
         for s, seed in enumerate(seeds):
             for act, lr in (("relu", config.lr_relu), ("linear", config.lr_linear)):

@@ -31,7 +31,8 @@ from dltheory.nets.ntk import (
     ntk_from_weights,
 )
 from dltheory.nets.residual_mlp import sample_residual_mlps
-from dltheory.nets.random_mlp import EnsembleStatistics, default_chunk_size, sample_random_mlps
+from dltheory.nets._engine import default_chunk_size
+from dltheory.nets.random_mlp import EnsembleStatistics, sample_random_mlps
 from dltheory.nets.training import (
     EnsembleTrainResult,
     ensemble_forward,
