@@ -25,7 +25,7 @@ import numpy as np
 from dltheory.effective.activations import Activation, get_activation
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, gauss_hermite
-from dltheory.effective.kernels import per_layer
+from dltheory.effective.kernels import check_depth, per_layer
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -178,8 +178,7 @@ def four_point_single(
     FourPointSingle
     """
     act = get_activation(activation)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
+    depth = check_depth(depth)
     if not math.isfinite(k1) or k1 <= 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
     cb = per_layer(cb, depth, "cb", positive=False)

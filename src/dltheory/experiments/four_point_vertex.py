@@ -67,6 +67,7 @@ def _setup(activation: str) -> tuple[float, float, float]:
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
+    from dltheory.nets.estimators import estimate_excess_kurtosis
     from dltheory.nets.random_mlp import sample_random_mlps
 
     rows, claims = [], []
@@ -88,7 +89,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             y, se = jackknife(normalized_vertex, pair, m2)
             th = four_point_single(k1, depth, act, cb, cw, widths=n)
             y_th = th.vertex / (n * th.kernel**2)
-            kurt, kurt_se = jackknife(lambda m4, s2: m4 / s2**2 - 3.0, st.fourth_moment[:, :, 0], m2)
+            kurt, kurt_se = (a[:, 0] for a in estimate_excess_kurtosis(st))
             ell = np.arange(1, depth + 1)
             if st.activation == "relu":
                 second, fourth = exact_fourth_moment(k1, depth, "relu", cw, n)

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from dltheory.effective.kernels import per_layer
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import TensorFn
+from dltheory.nets.activations import TensorFn, TorchActivation, resolve_torch_activation
 
 __all__ = ["CHUNK_BYTES", "check_int", "check_widths", "check_dtype", "check_inputs", "check_generator",
-           "default_chunk_size", "draw_layer", "forward_layer", "layer_statistics"]
+           "EnsembleSetup", "ensemble_setup", "default_chunk_size", "draw_layer", "forward_layer",
+           "layer_statistics"]
 
 CHUNK_BYTES = 256 * 2**20
 
@@ -78,6 +81,56 @@ def check_generator(generator: torch.Generator | int | None, device: torch.devic
         g.manual_seed(int(generator))
         return g
     raise DLTheoryError("generator must be a torch.Generator or an int seed (no global RNG state is used)")
+
+
+class EnsembleSetup(NamedTuple):
+    """Checked arguments of an ensemble sampler (see :func:`ensemble_setup`)."""
+
+    depth: int
+    widths: tuple[int, ...]
+    n_networks: int
+    cb: np.ndarray
+    cw: np.ndarray
+    dtype: torch.dtype
+    x: Tensor
+    generator: torch.Generator
+    activation: TorchActivation
+
+
+def ensemble_setup(x: object, depth: int, width: int | Sequence[int],
+                   activation: str | TorchActivation | TensorFn, cb: float | Sequence[float],
+                   cw: float | Sequence[float], n_networks: int, generator: torch.Generator | int,
+                   dtype: torch.dtype | str, device: torch.device | str) -> EnsembleSetup:
+    """Check and normalize the common arguments of the MLP ensemble samplers (§2).
+
+    Parameters
+    ----------
+    x : array, shape (P, n0)
+    depth : int
+        L >= 1.
+    width : int or sequence of L ints
+    activation : str, TorchActivation or callable
+    cb, cw : float or sequence of L floats
+        C_b, C_W >= 0, broadcast to shape (L,) by :func:`dltheory.effective.kernels.per_layer`.
+    n_networks : int
+    generator : torch.Generator or int
+    dtype : torch.float64 or torch.float32 (or their names)
+    device : torch.device or str
+
+    Returns
+    -------
+    EnsembleSetup
+        ``x`` as a (P, n0) tensor of ``dtype`` on ``device``; ``cb``, ``cw`` of shape (L,).
+    """
+    depth = check_int(depth, "depth", 1)
+    widths = check_widths(width, depth)
+    n_networks = check_int(n_networks, "n_networks", 1)
+    cbs = per_layer(cb, depth, "cb", positive=False)
+    cws = per_layer(cw, depth, "cw", positive=False)
+    dtype = check_dtype(dtype)
+    xt = check_inputs(x, dtype, device)
+    g = check_generator(generator, device)
+    return EnsembleSetup(depth, widths, n_networks, cbs, cws, dtype, xt, g, resolve_torch_activation(activation))
 
 
 def default_chunk_size(widths: Sequence[int], input_dim: int, n_networks: int,

@@ -25,7 +25,8 @@ from torch.func import functional_call, jacrev
 from dltheory.effective.kernels import per_layer
 from dltheory.errors import DLTheoryError
 from dltheory.nets._engine import (check_dtype, check_generator, check_inputs, check_int, check_widths,
-                                   default_chunk_size, draw_layer, forward_layer, layer_statistics)
+                                   default_chunk_size, draw_layer, ensemble_setup, forward_layer,
+                                   layer_statistics)
 from dltheory.nets.activations import ActivationLayer, TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.nets.random_mlp import EnsembleStatistics
 
@@ -146,17 +147,10 @@ def ntk_forward_equation(
     -------
     NTKEnsembleStatistics
     """
-    depth = check_int(depth, "depth", 1)
-    widths = check_widths(width, depth)
-    n_networks = check_int(n_networks, "n_networks", 1)
-    cbs = per_layer(cb, depth, "cb", positive=False)
-    cws = per_layer(cw, depth, "cw", positive=False)
+    depth, widths, n_networks, cbs, cws, dtype, xt, g, act = ensemble_setup(
+        x, depth, width, activation, cb, cw, n_networks, generator, dtype, device)
     lbs = per_layer(lambda_b, depth, "lambda_b", positive=False)
     lws = per_layer(lambda_w, depth, "lambda_w", positive=False)
-    dtype = check_dtype(dtype)
-    xt = check_inputs(x, dtype, device)
-    g = check_generator(generator, device)
-    act = resolve_torch_activation(activation)
     p, n0 = xt.shape
     if chunk_size is None:
         chunk_size = default_chunk_size(widths, n0, n_networks, extra_per_network=4 * p * p * max(widths) ** 2,

@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dltheory.effective.kernels import per_layer
-from dltheory.nets._engine import (check_dtype, check_generator, check_inputs, check_int, check_widths,
-                                   default_chunk_size, draw_layer, forward_layer, layer_statistics)
-from dltheory.nets.activations import TensorFn, TorchActivation, resolve_torch_activation
+from dltheory.nets._engine import (check_int, default_chunk_size, draw_layer, ensemble_setup, forward_layer,
+                                   layer_statistics)
+from dltheory.nets.activations import TensorFn, TorchActivation
 
 __all__ = ["EnsembleStatistics", "sample_random_mlps"]
 
@@ -123,15 +122,8 @@ def sample_random_mlps(
     -------
     EnsembleStatistics
     """
-    depth = check_int(depth, "depth", 1)
-    widths = check_widths(width, depth)
-    n_networks = check_int(n_networks, "n_networks", 1)
-    cbs = per_layer(cb, depth, "cb", positive=False)
-    cws = per_layer(cw, depth, "cw", positive=False)
-    dtype = check_dtype(dtype)
-    xt = check_inputs(x, dtype, device)
-    g = check_generator(generator, device)
-    act = resolve_torch_activation(activation)
+    depth, widths, n_networks, cbs, cws, dtype, xt, g, act = ensemble_setup(
+        x, depth, width, activation, cb, cw, n_networks, generator, dtype, device)
     n0 = xt.shape[1]
     p = xt.shape[0]
     if chunk_size is None:
