@@ -133,7 +133,7 @@ def jackknife(func: Callable[..., np.ndarray], *per_network: np.ndarray, n_block
     block_sums = [np.add.reduceat(a, edges[:-1], axis=0) for a in arrays]
     full = np.asarray(func(*[t / n for t in totals]), dtype=float)
     loo = np.stack([
-        np.asarray(func(*[(t - bs[k]) / (n - sizes[k]) for t, bs in zip(totals, block_sums)]), dtype=float)
+        np.asarray(func(*[(t - bs[k]) / (n - sizes[k]) for t, bs in zip(totals, block_sums, strict=True)]), dtype=float)
         for k in range(blocks)
     ])
     loo_mean = loo.mean(axis=0)
@@ -179,7 +179,7 @@ def bootstrap(statistic: Callable[..., Any], *groups: Any, n_resamples: int,
     out = []
     for _ in range(int(n_resamples)):
         resampled = []
-        for g, n in zip(groups, sizes):
+        for g, n in zip(groups, sizes, strict=True):
             idx = rng.integers(0, n, n)
             resampled.append(tuple(a[idx] for a in g) if isinstance(g, tuple) else g[idx])
         out.append(statistic(*resampled))
@@ -459,7 +459,7 @@ def pooled_slope_fit(series: Sequence[WidthSeries], statistic: Callable[..., np.
 
     def pooled(ys):
         parts = []
-        for s, yy in zip(series, ys):
+        for s, yy in zip(series, ys, strict=True):
             ell, n = s.layers, s.width
             keep = (ell >= 2) & ((ell - 1) / n <= fit_max)
             parts.append(((ell[keep] - 1) / n, np.full(keep.sum(), float(n)), yy[keep], s.se[keep]))

@@ -137,7 +137,7 @@ def default_chunk_size(widths: Sequence[int], input_dim: int, n_networks: int,
                        extra_per_network: int = 0, itemsize: int = 8) -> int:
     """Networks per chunk so one layer's weights (+ ``extra_per_network`` numbers) fit in ~256 MB."""
     fan = (input_dim, *widths[:-1])
-    per_net = max(w * f for w, f in zip(widths, fan)) + extra_per_network
+    per_net = max(w * f for w, f in zip(widths, fan, strict=True)) + extra_per_network
     return max(1, min(n_networks, CHUNK_BYTES // (itemsize * per_net)))
 
 
@@ -187,7 +187,7 @@ def layer_statistics(z: Tensor, full_four_point: bool) -> tuple[Tensor, ...]:
     fourth = s4 / n
     denom = n * (n - 1)
     pair = (s2 * s2 - s4) / denom if n > 1 else torch.full_like(s4, float("nan"))
-    out = (second, fourth, pair)
+    out: tuple[Tensor, ...] = (second, fourth, pair)
     if full_four_point:
         prod = z[:, :, :, None] * z[:, :, None, :]  # (chunk, n, P, P)
         same = torch.einsum("kipq,kirs->kpqrs", prod, prod)
