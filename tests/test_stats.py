@@ -166,6 +166,10 @@ def test_weighted_least_squares_matches_the_normal_equations():
     assert math.isnan(weighted_least_squares(x[:3], y[:3], se[:3]).p_value)
     with pytest.raises(DLTheoryError, match="design"):
         weighted_least_squares(x, y[:3], se[:3])
+    # fewer points than coefficients: the minimum-norm solution, no covariance
+    under = weighted_least_squares(x[:1], y[:1], se[:1])
+    assert under.rank == 1 and np.all(np.isfinite(under.coef)) and np.all(np.isnan(under.se))
+    np.testing.assert_allclose(x[:1] @ under.coef, y[:1], rtol=1e-12)
 
 
 def test_fit_inverse_width_exact_lines_and_hand_se():

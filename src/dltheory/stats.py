@@ -248,18 +248,30 @@ class LinearFit:
     Attributes
     ----------
     coef : ndarray, shape (P,)
-    cov : ndarray, shape (P, P)
-        (XᵀWX)⁻¹, the covariance of ``coef`` when the SEs are right.
+        The least-squares coefficients (minimum-norm where the design is rank-deficient).
     chi2 : float
         Σ_k ((y_k − (X coef)_k)/SE_k)².
     dof : int
         K − P.
+    rank : int
+        Rank of the design.
+    whitened_design : ndarray, shape (K, P)
+        X/SE, the design the fit solved.
     """
 
     coef: np.ndarray
-    cov: np.ndarray
     chi2: float
     dof: int
+    rank: int
+    whitened_design: np.ndarray
+
+    @property
+    def cov(self) -> np.ndarray:
+        """((X/SE)ᵀ(X/SE))⁻¹, shape (P, P): the covariance of ``coef`` when the SEs are right (NaN if rank < P)."""
+        a = self.whitened_design
+        if self.rank < a.shape[1]:
+            return np.full((a.shape[1], a.shape[1]), np.nan)
+        return np.linalg.inv(a.T @ a)
 
     @property
     def se(self) -> np.ndarray:
@@ -275,7 +287,8 @@ class LinearFit:
 def weighted_least_squares(design: np.ndarray, y: np.ndarray, se: np.ndarray) -> LinearFit:
     """Weighted least squares y ≈ X β with weights 1/SE² (§10.1 (b)).
 
-    Solves the whitened problem (X/SE) β = y/SE by ``numpy.linalg.lstsq``; cov = ((X/SE)ᵀ(X/SE))⁻¹.
+    Solves the whitened problem (X/SE) β = y/SE by ``numpy.linalg.lstsq``; the covariance
+    ((X/SE)ᵀ(X/SE))⁻¹ is computed on demand (:attr:`LinearFit.cov`).
 
     Parameters
     ----------
@@ -294,10 +307,9 @@ def weighted_least_squares(design: np.ndarray, y: np.ndarray, se: np.ndarray) ->
     require(x.ndim == 2 and y.shape == se.shape == (x.shape[0],),
             f"design must be (K, P) and y, se (K,); got {x.shape}, {y.shape}, {se.shape}")
     a = x / se[:, None]
-    coef, *_ = np.linalg.lstsq(a, y / se, rcond=None)
-    cov = np.linalg.inv(a.T @ a)
+    coef, _, rank, _ = np.linalg.lstsq(a, y / se, rcond=None)
     resid = (a @ coef - y / se)
-    return LinearFit(coef, cov, float(resid @ resid), x.shape[0] - x.shape[1])
+    return LinearFit(coef, float(resid @ resid), x.shape[0] - x.shape[1], int(rank), a)
 
 
 class InverseWidthFit(NamedTuple):
@@ -342,7 +354,8 @@ def fit_inverse_width(widths: Sequence[int] | np.ndarray, y: np.ndarray, se: np.
     out = np.empty((5, flat_y.shape[1]))
     for j in range(flat_y.shape[1]):
         f = weighted_least_squares(design, flat_y[:, j], flat_se[:, j])
-        out[:, j] = f.coef[0], np.sqrt(f.cov[0, 0]), f.coef[1], f.chi2, f.p_value
+        cov = f.cov
+        out[:, j] = f.coef[0], np.sqrt(cov[0, 0]), f.coef[1], f.chi2, f.p_value
     y0, y0_se, y1, chi2, p = (v.reshape(y.shape[1:]) for v in out)
     return InverseWidthFit(y0, y0_se, y1, chi2, len(inv_n) - 2, p)
 
@@ -388,8 +401,7 @@ def fit_width_exponent(widths: Sequence[float] | np.ndarray, values: np.ndarray,
     se = np.maximum(se, 1e-12 * (1 + np.abs(y)))
     cols = [np.ones_like(n), np.log(n)] + ([] if correction is None else [n ** (-correction)])
     fit = weighted_least_squares(np.stack(cols, axis=1), y, se)
-    return ExponentFit(float(fit.coef[1]), float(np.sqrt(fit.cov[1, 1])), float(fit.coef[0]), fit.p_value,
-                       correction)
+    return ExponentFit(float(fit.coef[1]), float(fit.se[1]), float(fit.coef[0]), fit.p_value, correction)
 
 
 class WidthSeries(NamedTuple):
