@@ -32,11 +32,6 @@ NAMES = list(EXPERIMENTS)
 PACKAGE_DIR = Path(experiments_package.__file__).parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules([str(PACKAGE_DIR)]) if not info.name.startswith("_"))
 INFRASTRUCTURE = {"registry"}
-# Removed by the "stats" work on issue 10 (shared helpers move to dltheory.stats); drop these marks after the merge.
-KNOWN_IMPORT_VIOLATIONS = {
-    "aspect_ratio": "imports _clt_ok, _normalized from the four_point_vertex experiment",
-    "residual_criticality": "imports _normalized, pooled_slope_fit from the four_point_vertex experiment",
-}
 
 
 def _cli_text(value: typing.Any) -> str:
@@ -140,11 +135,7 @@ def _violations(module_name: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "module_name",
-    [pytest.param(m, marks=pytest.mark.xfail(strict=False, reason=KNOWN_IMPORT_VIOLATIONS[m]))
-     if m in KNOWN_IMPORT_VIOLATIONS else m for m in MODULES],
-)
+@pytest.mark.parametrize("module_name", MODULES)
 def test_no_experiment_imports_another_experiment_or_a_private_name(module_name):
     assert _violations(module_name) == []
 

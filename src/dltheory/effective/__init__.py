@@ -31,9 +31,11 @@ from dltheory.effective.kernels import (
 )
 from dltheory.effective.four_point import (
     FourPointSingle,
+    clt_valid_layers,
     exact_fourth_moment,
     four_point_single,
     layer_moments,
+    normalized_vertex,
     vertex_slope,
     width_ratios,
 )
@@ -89,9 +91,11 @@ __all__ = [
     "ntk_recursion",
     "ntk_recursion_single",
     "FourPointSingle",
+    "clt_valid_layers",
     "exact_fourth_moment",
     "four_point_single",
     "layer_moments",
+    "normalized_vertex",
     "vertex_slope",
     "width_ratios",
     "FourPointMulti",

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from dltheory.effective import critical_point, kernel_recursion
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
+from dltheory.stats import bonferroni_z, fit_inverse_width
 
 
 @dataclass(frozen=True)
@@ -75,35 +75,6 @@ def make_inputs(setting: Setting, n_inputs: int, dim: int, rng: np.random.Genera
     return x * np.sqrt(norm2) / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def extrapolate(widths: np.ndarray, y: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least-squares fit Y(n) = Y₀ + Y₁/n per entry (§10.1 (b)).
-
-    Parameters
-    ----------
-    widths : ndarray, shape (W,)
-    y, se : ndarray, shape (W, ...)
-
-    Returns
-    -------
-    y0, se0, chi2 : ndarray, shape (...)
-        Intercept, its standard error, and the fit's χ² (W − 2 degrees of freedom).
-    """
-    design = np.stack([np.ones_like(widths, dtype=float), 1.0 / widths], axis=1)  # (W, 2)
-    flat_y = y.reshape(len(widths), -1)
-    flat_w = 1.0 / se.reshape(len(widths), -1) ** 2
-    y0 = np.empty(flat_y.shape[1])
-    se0 = np.empty_like(y0)
-    chi2 = np.empty_like(y0)
-    for j in range(flat_y.shape[1]):
-        a = design.T @ (design * flat_w[:, j, None])
-        cov = np.linalg.inv(a)
-        coef = cov @ (design.T @ (flat_w[:, j] * flat_y[:, j]))
-        y0[j], se0[j] = coef[0], np.sqrt(cov[0, 0])
-        chi2[j] = np.sum(flat_w[:, j] * (flat_y[:, j] - design @ coef) ** 2)
-    shape = y.shape[1:]
-    return y0.reshape(shape), se0.reshape(shape), chi2.reshape(shape)
-
-
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
     import torch
@@ -114,7 +85,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     sets = settings()
     iu, ju = np.triu_indices(config.n_inputs)
     m_tests = len(sets) * config.depth * len(iu)
-    z_star = float(sps.norm.ppf(1 - config.family_error / (2 * m_tests)))
+    z_star = bonferroni_z(m_tests, config.family_error)
     rows, claims = [], []
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     fig_z, axes_z = plt.subplots(2, 3, figsize=(14, 7), sharey=True)
@@ -130,7 +101,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             means.append(mean)
             ses.append(se)
         means, ses = np.array(means), np.array(ses)  # (W, L, P, P)
-        y0, se0, chi2 = extrapolate(widths, means, ses)
+        y0, se0, _, chi2, _, _ = fit_inverse_width(widths, means, ses)
         z_wide = (means[-1] - theory) / ses[-1]
         z_extra = (y0 - theory) / se0
         worst_wide = float(np.max(np.abs(z_wide[:, iu, ju])))

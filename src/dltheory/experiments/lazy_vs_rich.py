@@ -17,9 +17,10 @@ import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.constraints import Bool, Float, Int, TupleOf, declare
-from dltheory.richness import (bonferroni_z, cka, classification_task, fit_width_exponent, kernel_alignment,
+from dltheory.richness import (cka, classification_task, kernel_alignment,
                                kernel_target_alignment, mlp_ntk, mlp_preactivations, relative_change, richness,
                                run_ensemble)
+from dltheory.stats import bonferroni_z, fit_width_exponent
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.constraints import Choice, Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
+from dltheory.stats import bootstrap
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     import torch
     from scipy import stats
 
-    from dltheory.neurashed.real import (he_su_task, single_threaded, train_two_layer, training_loss,
+    from dltheory.nets.threads import limit_threads
+    from dltheory.neurashed.real import (he_su_task, train_two_layer, training_loss,
                                          two_layer_kernel, two_layer_relative_similarity)
 
     x, target, digit = he_su_task(config.dataset, config.positives, config.negatives)
@@ -60,7 +62,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     probe = np.concatenate([np.flatnonzero(truth == k)[:config.srel_per_class] for k in (0, 1)])
     rows, final = [], {"relu": [], "linear": []}
     seeds = rng.integers(0, 2**31 - 1, size=config.n_seeds)
-    with single_threaded():
+    with limit_threads():
         base = raw_kmeans_accuracy(x[pos], truth)
         for s, seed in enumerate(seeds):
             for act, lr in (("relu", config.lr_relu), ("linear", config.lr_linear)):
@@ -90,7 +92,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     p_w = float(stats.wilcoxon(diff, alternative="greater").pvalue) if np.any(diff != 0) else 1.0
     rho = table[table.model == "relu"].pivot(index="seed", columns="epoch", values="rho_le")
     drho = (rho.iloc[:, -1] - rho.iloc[:, 0]).to_numpy()
-    boot = [rng.choice(drho, len(drho)).mean() for _ in range(1000)]
+    boot = bootstrap(np.mean, drho, n_resamples=1000, rng=rng)
     drho_ci = np.quantile(boot, [0.025, 0.975])
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))

@@ -47,11 +47,12 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
 
     from dltheory.data import load_digits
     from dltheory.neurashed.examples import noisy_labels
-    from dltheory.neurashed.real import single_threaded, train_memorization
+    from dltheory.nets.threads import limit_threads
+    from dltheory.neurashed.real import train_memorization
 
     data = load_digits(test_fraction=0.2, seed=0)
     rows, curves, per_cell = [], {}, {}
-    with single_threaded():
+    with limit_threads():
         for rho in config.rho_values:
             for wd in config.weight_decays:
                 for width in config.widths:

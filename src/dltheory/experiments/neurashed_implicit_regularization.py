@@ -18,6 +18,7 @@ from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
 from dltheory.neurashed.reference import REFERENCE, run_reference
+from dltheory.stats import t_interval
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,6 @@ class Config(ScaledConfig):
         self.check(0 in self.r_values and 2 in self.r_values, "0 and 2 among r_values (the IR comparison)", "r_values")
         self.check(0.2 in self.rho_values, "0.2 among rho_values (the IR configuration)", "rho_values")
         self.check(self.steps >= self.checkpoint_every, "steps >= checkpoint_every", "steps", "checkpoint_every")
-
-
-def _t_interval(d: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    from scipy import stats
-
-    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-    h = stats.t.ppf(0.5 + level / 2, len(d) - 1) * se
-    return m - h, m + h
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -107,7 +100,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             if k != "seed":
                 rows.append(dict(r=2, rho=0.2, seed=ps["seed"], step=config.steps, quantity=k, value=float(v)))
     table = pd.DataFrame(rows)
-    lo, hi = _t_interval(np.array(diffs))
+    lo, hi = t_interval(np.array(diffs))
 
     # figures ---------------------------------------------------------------------------------
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))

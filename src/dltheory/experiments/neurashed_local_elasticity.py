@@ -23,7 +23,6 @@ from dltheory.neurashed.elasticity import (bootstrap_pair_gaps, kernel_kmeans, k
                                            normalized_similarity, pair_type_means, raw_kmeans_accuracy,
                                            spectral_two_clusters, two_cluster_accuracy)
 from dltheory.neurashed.reference import REFERENCE, run_reference
-from dltheory.neurashed.training import single_threaded_blas
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,10 @@ def _measure(task, theta, rng, config):
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
+    from dltheory.nets.threads import limit_threads
+
     rows, order_ok, cluster_gap, srel_rows, heat = [], [], [], [], None
-    with single_threaded_blas():
+    with limit_threads(torch_threads=None, blas_threads=1):
         for pi in config.pi_max_values:
             for s in range(config.n_seeds):
                 seed = config.seed_offset + s

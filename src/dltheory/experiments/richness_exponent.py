@@ -15,8 +15,9 @@ import pandas as pd
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
-from dltheory.richness import (bonferroni_z, classification_task, fit_width_exponent, representation_change, richness,
+from dltheory.richness import (classification_task, representation_change, richness,
                                run_ensemble)
+from dltheory.stats import bonferroni_z, fit_width_exponent
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from dltheory.effective.kernels import ntk_recursion
 from dltheory.effective.trained_networks import first_step_richardson, frozen_ntk_prediction
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.constraints import Int, TupleOf, declare
+from dltheory.stats import bonferroni_z, bootstrap_se, mean_and_se
 
 _CW = 2.0
 
@@ -117,9 +117,9 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             return float((m * m).sum() - d.var(0, ddof=1).sum() / len(d))
 
         g2 = gap2(diff)
-        boot = [gap2(diff[rng.integers(0, len(diff), len(diff))]) for _ in range(config.n_bootstrap)]
+        g2_se = float(bootstrap_se(gap2, diff, n_resamples=config.n_bootstrap, rng=rng))
         rows.append({"width": n, "pairs": config.pairs, "seed": seed, "gap2": g2,
-                     "gap2_se": float(np.std(boot, ddof=1)), "cov_rel_error": cov_err,
+                     "gap2_se": g2_se, "cov_rel_error": cov_err,
                      "rel_gap": np.sqrt(max(g2, 0.0)) / np.linalg.norm(mu), "final_loss": float(res.losses[-1].mean()),
                      "eta": eta, "steps": config.steps})
     table = pd.DataFrame(rows)
@@ -151,9 +151,9 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         d = z1 - z0
         deltas.append(0.5 * (d[0::2] + d[1::2]))
     per_pair = first_step_richardson(deltas[0], deltas[1], eta1)  # (pairs, 10)
-    est, se = per_pair.mean(0), per_pair.std(0, ddof=1) / np.sqrt(len(per_pair))
+    est, se = mean_and_se(per_pair)
     first_dev = float(np.max(np.abs(est - target) / se))
-    z_star = float(norm.isf(1e-3 / (2 * 11)))
+    z_star = bonferroni_z(11)
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     axes[0].errorbar(table["width"], table["gap2"].clip(lower=1e-12), yerr=table["gap2_se"], fmt="o")

@@ -17,6 +17,7 @@ import pandas as pd
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, richness, run_ensemble
+from dltheory.stats import mean_and_se
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             curves[(r, n)] = run_.losses[:, idx].mean(1)
             for t in range(config.steps):
                 rows.append({"r": r, "width": n, "step": t, "loss_mean": float(curves[(r, n)][t]),
-                             "loss_sem": float(run_.losses[t, idx].std(ddof=1) / np.sqrt(len(idx)))
+                             "loss_sem": float(mean_and_se(run_.losses[t, idx])[1])
                              if len(idx) > 1 else float("nan")})
     df = pd.DataFrame(rows)
     dist = {r: [float(np.mean(np.abs(curves[(r, b)] - curves[(r, a)])))

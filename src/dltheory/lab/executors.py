@@ -101,9 +101,10 @@ def _mark_worker(threads: int = 1, parent: int | None = None) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     for var in _THREAD_VARS:  # read by torch, NumPy's BLAS and OpenMP when they are first imported
         os.environ[var] = str(threads)
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    if "torch" in sys.modules:  # already imported: the variables above came too late for it
+        from dltheory.nets.threads import set_torch_threads
+
+        set_torch_threads(threads)
 
 
 def _call_in_worker(fn: Callable[[Any], Any], item: Any) -> Any:
