@@ -24,12 +24,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig  # noqa: E402
+from dltheory.lab.constraints import Int, declare  # noqa: E402
 
 
 @dataclass(frozen=True)
 class TrainConfig(ScaledConfig):
-    steps: int = 150
-    width: int = 32
+    steps: int = declare(150, Int(1, 10_000))
+    width: int = declare(32, Int(1, 4096))
 
 
 def train_digits(config: TrainConfig, rng: np.random.Generator) -> Outcome:

@@ -12,26 +12,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, declare
 from dltheory.lab.executors import map_tasks
 
 
 @dataclass(frozen=True)
 class ToySleepConfig(ScaledConfig):
-    n: int = 400
-    n_chunks: int = 4
-    sleep_s: float = 0.5
+    n: int = declare(400, Int(2, 100_000))
+    n_chunks: int = declare(4, Int(1, 64))
+    sleep_s: float = declare(0.5, Float(0, 30))
 
     @classmethod
     def quick(cls):
         return cls()
-
-    def validate(self):
-        if self.n < 2 or self.n_chunks < 1:
-            raise DLTheoryError(f"n must be >= 2 and n_chunks >= 1; got {self.n}, {self.n_chunks}")
-        if not 0 <= self.sleep_s <= 30:
-            raise DLTheoryError(f"sleep_s must be in [0, 30]; got {self.sleep_s}")
 
 
 def chunk_mean(item: tuple[int, int, float]) -> tuple[float, float]:

@@ -12,16 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dltheory.activations import ACTIVATION_NAMES, get_activation
 from dltheory.effective import (
-    ACTIVATION_NAMES,
     critical_point,
-    get_activation,
     kernel_recursion_single,
     single_moments,
     universality_class,
 )
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 # Printed constants the claims are checked against (effective-theory.md §4.2 table; [BOOK✓]/[NUM]).
 REFERENCE = {
@@ -30,33 +29,20 @@ REFERENCE = {
     "gelu": (0.172922391, 1.983058257),
     "swish": (0.555143171, 1.988004678),
 }
-EXPECTED_CLASS = {
-    "linear": "scale-invariant", "relu": "scale-invariant", "leaky_relu": "scale-invariant",
-    "erf": "K*=0", "sin": "K*=0", "tanh": "K*=0",
-    "gelu": "half-stable", "swish": "half-stable", "silu": "half-stable",
-    "softplus": "none", "sigmoid": "none",
-}
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
     """Which activations to tabulate and how deep to iterate the 1/ℓ law."""
 
-    activations: tuple[str, ...] = tuple(ACTIVATION_NAMES)
-    tolerance: float = 1e-6
-    law_depth: int = 2000
-    plane_activations: tuple[str, ...] = ("tanh", "gelu", "swish")
+    activations: tuple[str, ...] = declare(tuple(ACTIVATION_NAMES), TupleOf(activation_name(), length=(1, 64)))
+    tolerance: float = declare(1e-6, Float(0, 1, closed="right"))
+    law_depth: int = declare(2000, Int(10, 100_000))
+    plane_activations: tuple[str, ...] = declare(("tanh", "gelu", "swish"), TupleOf(activation_name(), length=(0, 16)))
 
     @classmethod
     def quick(cls) -> Config:
         return cls(law_depth=1000)
-
-    def validate(self) -> None:
-        require(len(self.activations) > 0, "activations must name at least one activation")
-        for a in self.activations + self.plane_activations:
-            get_activation(a)
-        require(self.tolerance > 0, f"tolerance must be > 0; got {self.tolerance}")
-        require(self.law_depth >= 10, f"law_depth must be >= 10; got {self.law_depth}")
 
 
 def _curves(activation: str, k: np.ndarray) -> dict[str, np.ndarray]:
@@ -77,7 +63,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         cp = critical_point(name)
         rows.append({"activation": name, "class": cls.name, "cb": cp.cb, "cw": cp.cw, "k_star": cp.k_star,
                      "chi_parallel": cp.chi_parallel, "chi_perp": cp.chi_perp, "a1": cls.a1, "b1": cls.b1,
-                     "f_second": cp.f_second, "expected_class": EXPECTED_CLASS.get(name.split(":")[0])})
+                     "f_second": cp.f_second, "expected_class": get_activation(name).universality})
     table = pd.DataFrame(rows)
 
     claims = []

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Choice, Int, TupleOf, declare
 from dltheory.weightspace import (IsingModel, belief_propagation, exact_moments, fit_pseudolikelihood,
                                   metropolis_sample)
 
@@ -23,14 +23,14 @@ KINDS = ("ferro", "spin-glass", "sparse")
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    sizes: tuple[int, ...] = (50, 100, 200, 300)
-    kinds: tuple[str, ...] = KINDS
-    sample_sizes: tuple[int, ...] = (4000, 16000, 64000)
-    n_chains: int = 1000
-    burn_in: int = 2000
-    thin: int = 20
-    enum_size: int = 16
-    n_enum_instances: int = 10
+    sizes: tuple[int, ...] = declare((50, 100, 200, 300), TupleOf(Int(3, 1000), length=(1, 16)))
+    kinds: tuple[str, ...] = declare(KINDS, TupleOf(Choice(*KINDS), length=(1, 8)))
+    sample_sizes: tuple[int, ...] = declare((4000, 16000, 64000), TupleOf(Int(2, 1_000_000), length=(2, 16)))
+    n_chains: int = declare(1000, Int(1, 100_000))
+    burn_in: int = declare(2000, Int(0, 1_000_000))
+    thin: int = declare(20, Int(1, 10_000))
+    enum_size: int = declare(16, Int(3, 20))
+    n_enum_instances: int = declare(10, Int(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -41,11 +41,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(all(k in KINDS for k in self.kinds), f"kinds must be among {KINDS}; got {self.kinds}")
-        require(len(self.sample_sizes) >= 2 and list(self.sample_sizes) == sorted(self.sample_sizes),
-                "sample_sizes must be >= 2 increasing values")
-        require(min(self.sizes) >= 3, "sizes must be >= 3")
-        require(3 <= self.enum_size <= 20, "enum_size must be in [3, 20]")
+        self.check(list(self.sample_sizes) == sorted(self.sample_sizes), "increasing sample_sizes", "sample_sizes")
 
 
 def planted_model(kind: str, n: int, rng: np.random.Generator) -> IsingModel:

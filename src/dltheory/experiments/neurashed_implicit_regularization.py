@@ -13,22 +13,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
 from dltheory.neurashed.reference import REFERENCE, run_reference
+from dltheory.stats import t_interval
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    r_values: tuple[int, ...] = (0, 1, 2, 8)
-    rho_values: tuple[float, ...] = (0.0, 0.2, 0.4)
-    n_seeds: int = 10
-    seed_offset: int = 100
-    steps: int = 60_000
-    checkpoint_every: int = 500
-    n_per_class: int = 100
+    r_values: tuple[int, ...] = declare((0, 1, 2, 8), TupleOf(Int(0, 64), length=(2, 16)))
+    rho_values: tuple[float, ...] = declare((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    n_seeds: int = declare(10, Int(2, 256))  # >= 2: paired t-interval
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    steps: int = declare(60_000, Int(1, 1_000_000))
+    checkpoint_every: int = declare(500, Int(1, 1_000_000))
+    n_per_class: int = declare(100, Int(1, 10_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -39,20 +40,9 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(0 in self.r_values and 2 in self.r_values, "r_values must contain 0 and 2 (the IR comparison)")
-        require(0.2 in self.rho_values, "rho_values must contain 0.2 (the IR configuration)")
-        require(all(0 <= r for r in self.r_values), "r_values must be >= 0")
-        require(all(0 <= p < 1 for p in self.rho_values), "rho_values must be probabilities in [0, 1)")
-        require(self.n_seeds >= 2, f"n_seeds must be >= 2 (paired t-interval); got {self.n_seeds}")
-        require(self.steps >= self.checkpoint_every >= 1, "need steps >= checkpoint_every >= 1")
-
-
-def _t_interval(d: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    from scipy import stats
-
-    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-    h = stats.t.ppf(0.5 + level / 2, len(d) - 1) * se
-    return m - h, m + h
+        self.check(0 in self.r_values and 2 in self.r_values, "0 and 2 among r_values (the IR comparison)", "r_values")
+        self.check(0.2 in self.rho_values, "0.2 among rho_values (the IR configuration)", "rho_values")
+        self.check(self.steps >= self.checkpoint_every, "steps >= checkpoint_every", "steps", "checkpoint_every")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -110,7 +100,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             if k != "seed":
                 rows.append(dict(r=2, rho=0.2, seed=ps["seed"], step=config.steps, quantity=k, value=float(v)))
     table = pd.DataFrame(rows)
-    lo, hi = _t_interval(np.array(diffs))
+    lo, hi = t_interval(np.array(diffs))
 
     # figures ---------------------------------------------------------------------------------
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))

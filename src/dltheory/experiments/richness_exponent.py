@@ -13,22 +13,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
-from dltheory.richness import (bonferroni_z, classification_task, fit_width_exponent, representation_change, richness,
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
+from dltheory.richness import (classification_task, representation_change, richness,
                                run_ensemble)
+from dltheory.stats import bonferroni_z, fit_width_exponent
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
-    rs: tuple[float, ...] = (0.0, 0.125, 0.25, 0.375, 0.5)
-    n_seeds: int = 32
-    batch: int = 64
-    eta0: float = 0.5
-    tolerance: float = 0.1
-    max_members: int = 8
+    widths: tuple[int, ...] = declare((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(4, 16)))
+    rs: tuple[float, ...] = declare((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
+    n_seeds: int = declare(32, Int(2, 1024))  # >= 2: standard errors
+    batch: int = declare(64, Int(1, 4000))  # the MNIST-1D training set
+    eta0: float = declare(0.5, Float(0, 1000, closed="right"))
+    tolerance: float = declare(0.1, Float(0, 10, closed="right"))
+    max_members: int = declare(8, Int(1, 1024))
 
     @classmethod
     def quick(cls) -> Config:
@@ -37,14 +37,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        check_fields(self)
-        require(self.eta0 > 0 and self.tolerance > 0, "eta0 and tolerance must be > 0")
-        require(self.batch <= 4000, "batch must be <= 4000")
-        require(len(self.widths) >= 4, "widths needs >= 4 entries (3-parameter fit)")
-        require(self.n_seeds >= 2, "n_seeds must be >= 2 (standard errors)")
-        require(all(0 <= r <= 0.5 for r in self.rs), "rs must lie in [0, 1/2]")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:

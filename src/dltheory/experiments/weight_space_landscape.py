@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.constraints import Choice, Float, Int, Text, TupleOf, declare
 from dltheory.weightspace import (GAUGES, FewSamplesWarning, IsingModel, binary_entropy, bias_grid,
                                   fit_pseudolikelihood, load_dataset, model_sample_accuracy, shuffle_columns,
                                   coupling_summary, multi_information)
@@ -24,27 +24,27 @@ from dltheory.weightspace.pipeline import analyze_segment, build_ensemble, selec
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    dataset: str = "digits"
-    n_components: int = 20
-    input_scale: float = 3.0
-    deep_sizes: tuple[int, ...] = (20, 15, 15, 10)
-    shallow_sizes: tuple[int, ...] = (20, 10)
-    n_train_up: int = 1437
-    n_train_op: int = 500
-    n_runs: int = 200
-    samples_per_run: int = 500
-    epochs_deep: int = 200
-    epochs_shallow: int = 100
-    gauges: tuple[str, ...] = GAUGES
-    refs_per_group: int = 20
-    x_max: float = 3.0
-    x_step: float = 0.05
-    tap_starts: int = 2000
-    plm_gtol: float = 1e-6
-    plm_maxiter: int = 2000
-    bp_max_sweeps: int = 5000
-    model_sweeps: int = 100
-    ensemble_dir: str = ""
+    dataset: str = declare("digits", Choice("digits", "mnist1d"))
+    n_components: int = declare(20, Int(1, 64))
+    input_scale: float = declare(3.0, Float(0, 100, closed="right"))
+    deep_sizes: tuple[int, ...] = declare((20, 15, 15, 10), TupleOf(Int(1, 64), length=4))  # (D, H1, H2, K)
+    shallow_sizes: tuple[int, ...] = declare((20, 10), TupleOf(Int(1, 64), length=2))  # (D, K)
+    n_train_up: int = declare(1437, Int(1, 20_000))
+    n_train_op: int = declare(500, Int(1, 20_000))
+    n_runs: int = declare(200, Int(4, 2000))
+    samples_per_run: int = declare(500, Int(1, 5000))
+    epochs_deep: int = declare(200, Int(1, 10_000))
+    epochs_shallow: int = declare(100, Int(1, 10_000))
+    gauges: tuple[str, ...] = declare(GAUGES, TupleOf(Choice(*GAUGES), length=(1, 3)))
+    refs_per_group: int = declare(20, Int(1, 1000))
+    x_max: float = declare(3.0, Float(0, 10, closed="right"))
+    x_step: float = declare(0.05, Float(0.005, 1))
+    tap_starts: int = declare(2000, Int(1, 100_000))
+    plm_gtol: float = declare(1e-6, Float(0, 1, closed="right"))
+    plm_maxiter: int = declare(2000, Int(1, 100_000))
+    bp_max_sweeps: int = declare(5000, Int(1, 1_000_000))
+    model_sweeps: int = declare(100, Int(1, 100_000))
+    ensemble_dir: str = declare("", Text(4096))
 
     @classmethod
     def quick(cls) -> Config:
@@ -58,12 +58,9 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(len(self.deep_sizes) == 4, f"deep_sizes must be (D, H1, H2, K); got {self.deep_sizes}")
-        require(len(self.shallow_sizes) == 2, f"shallow_sizes must be (D, K); got {self.shallow_sizes}")
-        require(self.deep_sizes[0] == self.shallow_sizes[0] == self.n_components,
-                "the input size of both architectures must equal n_components")
-        require(all(g in GAUGES for g in self.gauges) and self.gauges, f"gauges must be among {GAUGES}")
-        require(self.n_runs >= 4 and self.samples_per_run >= 1 and self.refs_per_group >= 1, "bad ensemble sizes")
+        self.check(self.deep_sizes[0] == self.shallow_sizes[0] == self.n_components,
+                   "deep_sizes[0] == shallow_sizes[0] == n_components (the input size of both architectures)",
+                   "deep_sizes", "shallow_sizes", "n_components")
 
 
 def _case_models(ens, gauge, cfg, x_ref, rng):
