@@ -267,3 +267,16 @@ def test_pooled_slope_fit_keeps_layers_by_fit_max():
     a = pooled_slope_fit(series, lambda m: m, 0.1, 20, np.random.default_rng(0))
     b = pooled_slope_fit(wild, lambda m: m, 0.1, 20, np.random.default_rng(0))
     assert a == b
+
+
+def test_judge_states_and_power():
+    from dltheory.stats import Verdict, judge, required_se
+
+    se = 0.5 * required_se(0.1, 3.0)
+    assert judge(1.0, se, 1.0, 0.1, 3.0) == (Verdict.PASS, "")
+    assert judge(1.0 + 4 * se, se, 1.0, 0.1, 3.0)[0] is Verdict.FAIL
+    assert judge(1.0, 0.1, 1.0, 0.1, 3.0)[0] is Verdict.INCONCLUSIVE
+    assert judge(float("nan"), se, 1.0, 0.1, 3.0)[0] is Verdict.INCONCLUSIVE
+    assert judge(1.0, se, 0.0, 0.1, 3.0, kind="greater")[0] is Verdict.PASS
+    assert judge(0.0, se, 0.0, 0.1, 3.0, kind="greater")[0] is Verdict.FAIL
+    assert judge(0.0, se, 1.0, 0.1, 3.0, kind="less")[0] is Verdict.PASS

@@ -94,22 +94,33 @@ def list_experiments() -> None:
     console.print(table)
 
 
-def _print_claims(records: list[RunRecord]) -> int:
+_VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow", "reported": "dim"}
+
+
+def _print_claims(records: list[RunRecord]) -> str:
+    """Print every claim (verdict, measured ± SE, target, δ, reason); return the summary line."""
+    from dltheory.lab.verdicts import count_verdicts, summary_line
+
     table = Table(title="claims")
-    for col in ("experiment", "claim", "threshold", "measured", "result"):
+    for col in ("experiment", "claim", "verdict", "measured ± SE", "target", "δ", "reason"):
         table.add_column(col)
-    failed = 0
+    claims = []
     for rec in records:
         if not rec.ok:
-            table.add_row(rec.name, "(experiment errored)", "", "", "[red]error[/red]")
-            failed += 1
+            table.add_row(rec.name, "(experiment errored)", "[red]error[/red]", "", "", "", rec.error or "")
         for c in rec.claims:
-            measured = f"{c.measured:.4g}" if math.isfinite(c.measured) else "—"
-            table.add_row(rec.name, c.name, c.threshold, measured,
-                          "[green]pass[/green]" if c.passed else "[red]fail[/red]")
-            failed += not c.passed
+            claims.append(c)
+            measured = _num(c.measured) + (f" ± {_num(c.se)}" if c.se is not None else "")
+            style = _VERDICT_STYLE[c.verdict.value]
+            table.add_row(rec.name, c.name, f"[{style}]{c.verdict.value}[/{style}]", measured,
+                          "" if c.target is None else _num(c.target), "" if c.delta is None else _num(c.delta),
+                          c.reason)
     console.print(table)
-    return failed
+    return summary_line(count_verdicts(claims))
+
+
+def _num(value: float | None) -> str:
+    return f"{value:.4g}" if value is not None and math.isfinite(value) else "—"
 
 
 @app.command("run")
@@ -149,8 +160,8 @@ def run(
         (record,) = run_sweep([task], out_dir=out, executor=ex, force=force, on_done=done)
     if not record.ok:
         err_console.print(f"[red]{record.name} errored:[/red] {record.error}")
-    _print_claims([record])
-    console.print(f"results in {record.directory} ({record.wall_time_s:.1f} s)")
+    summary = _print_claims([record])
+    console.print(f"{summary}; results in {record.directory} ({record.wall_time_s:.1f} s)", highlight=False)
     if report:
         _report_after_run(out)
     if not record.ok:
@@ -201,13 +212,13 @@ def reproduce(
         console.print(f"{len(tasks)} experiment(s), {scale} scale, seed {seed}, executor {ex.name} "
                       f"({ex.workers} worker(s))", highlight=False)
         records = run_sweep(tasks, out_dir=out, executor=ex, force=force, on_done=done)
-    failed = _print_claims(records)
+    summary = _print_claims(records)
     _report_after_run(out)
+    console.print(summary, highlight=False)
     errored = sum(not r.ok for r in records)
     if errored:
         err_console.print(f"{errored} experiment(s) errored; see the report")
         raise typer.Exit(1)
-    console.print(f"{failed} claim(s) fail (reported honestly in the report)" if failed else "all claims pass")
 
 
 @app.command("report")

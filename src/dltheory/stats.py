@@ -16,6 +16,8 @@ One home for the estimators and tests that turn Monte Carlo replicates into clai
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import enum
+import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -25,6 +27,11 @@ from scipy import stats as sps
 from dltheory.errors import DLTheoryError, require
 
 __all__ = [
+    "POWER_Z",
+    "Verdict",
+    "judge",
+    "required_se",
+    "samples_to_decide",
     "mean_and_se",
     "t_interval",
     "jackknife",
@@ -488,3 +495,104 @@ def pooled_slope_fit(series: Sequence[WidthSeries], statistic: Callable[..., np.
 
     se = float(bootstrap_se(refit, *(tuple(s.samples) for s in series), n_resamples=n_bootstrap, rng=rng))
     return PooledSlope(slope, slope_ref, se)
+
+
+# ------------------------------------------------------------------------------------ verdicts
+
+POWER_Z = 1.645
+"""One-sided normal quantile for 95 % power."""
+
+
+class Verdict(str, enum.Enum):
+    """The four states of a checked statistic. Only PASS, FAIL and INCONCLUSIVE are counted."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    REPORTED = "reported"
+
+    @property
+    def gated(self) -> bool:
+        """True for PASS, FAIL and INCONCLUSIVE (the counted states)."""
+        return self is not Verdict.REPORTED
+
+    @property
+    def decided(self) -> bool:
+        """True for PASS and FAIL."""
+        return self in (Verdict.PASS, Verdict.FAIL)
+
+
+def required_se(delta: float, z_star: float) -> float:
+    """The largest standard error with power to see a disagreement δ at critical value z*.
+
+    ``delta / (z_star + POWER_Z)``: a true disagreement of size δ then exceeds z*·SE with
+    probability ≥ 95 % (effective-theory.md §10.1 "Power").
+    """
+    return float(delta) / (float(z_star) + POWER_Z)
+
+
+def samples_to_decide(se: float, delta: float, z_star: float, n: float) -> int:
+    """Sample size that would give power, assuming SE ∝ 1/√n: ``ceil(n (SE / SE_needed)²)`` (−1 if unknown)."""
+    need = required_se(delta, z_star)
+    if not (math.isfinite(se) and need > 0 and n > 0):
+        return -1
+    return int(math.ceil(n * (se / need) ** 2))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def judge(measured: float, se: float, target: float, delta: float, z_star: float, kind: str = "equal",
+          converged: bool = True, n: float | None = None, n_label: str = "samples") -> tuple[Verdict, str]:
+    """The verdict of ``measured ± se`` against ``target`` with declared effect size ``delta``, and why.
+
+    * not ``converged``, or a non-finite ``measured``/``se``: INCONCLUSIVE;
+    * ``kind="equal"`` (the claim is Q = target): FAIL if |Q − target| > z*·SE (a significant
+      disagreement fails whether or not the check had power); otherwise PASS if SE ≤ δ/(z*+1.645),
+      else INCONCLUSIVE (no power);
+    * ``kind="greater"`` (Q > target; ``"less"`` mirrors it): PASS if Q − target > z*·SE; otherwise
+      FAIL if the check had power (an effect of size δ would have been seen), else INCONCLUSIVE.
+
+    Parameters
+    ----------
+    measured, se, target, delta, z_star : float
+    kind : {"equal", "greater", "less"}
+    converged : bool
+    n : float, optional
+        Current sample size; an INCONCLUSIVE for lack of power then states the size that would decide.
+    n_label : str
+        What ``n`` counts (``"networks"``, ``"samples"``...).
+
+    Returns
+    -------
+    verdict : Verdict
+    reason : str
+        Empty for PASS; the cause otherwise.
+    """
+    if kind not in ("equal", "greater", "less"):
+        raise ValueError(f"kind must be 'equal', 'greater' or 'less'; got {kind!r}")
+    if not (math.isfinite(delta) and delta > 0 and math.isfinite(z_star) and z_star > 0):
+        raise ValueError(f"delta and z_star must be finite numbers > 0; got {delta!r}, {z_star!r}")
+    if not converged:
+        return Verdict.INCONCLUSIVE, "not converged"
+    if not (math.isfinite(measured) and math.isfinite(se)) or se < 0:
+        return Verdict.INCONCLUSIVE, "non-finite statistic or SE"
+    need = required_se(delta, z_star)
+    powered = se <= need
+    no_power = f"no power: SE {_fmt(se)} > δ/(z*+1.645) = {_fmt(need)}"
+    if n is not None and n > 0:
+        no_power += f"; about {samples_to_decide(se, delta, z_star, n)} {n_label} (now {int(n)}) would decide it"
+    if kind == "equal":
+        gap = abs(measured - target)
+        z = gap / se if se > 0 else (0.0 if gap == 0 else math.inf)
+        if z > z_star:
+            return Verdict.FAIL, f"|Q − target| = {_fmt(gap)} = {z:.2f} SE > z*"
+        return (Verdict.PASS, "") if powered else (Verdict.INCONCLUSIVE, no_power)
+    effect = measured - target if kind == "greater" else target - measured
+    z = effect / se if se > 0 else (math.inf if effect > 0 else -math.inf)
+    if z > z_star:
+        return Verdict.PASS, ""
+    if powered:
+        return Verdict.FAIL, f"effect {_fmt(effect)} = {z:.2f} SE ≤ z*: no effect of size δ"
+    return Verdict.INCONCLUSIVE, no_power

@@ -99,7 +99,7 @@ def test_unknown_fields_are_one_line_errors(name):
 
 
 def test_experiments_package_holds_the_registry_and_experiment_modules_only():
-    registered = {exp.run.__module__ for exp in EXPERIMENTS.values()}
+    registered = {exp.module for exp in EXPERIMENTS.values()}
     for module_name in MODULES:
         if module_name in INFRASTRUCTURE:
             continue
@@ -161,7 +161,7 @@ def quick_outcome():
     def get(name: str) -> Outcome:
         if name not in cache:
             exp = EXPERIMENTS[name]
-            cache[name] = exp.run(exp.config("quick"), experiment_rng(0, name))
+            cache[name] = exp.execute(exp.config("quick"), experiment_rng(0, name))
         return cache[name]
 
     yield get

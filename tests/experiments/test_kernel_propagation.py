@@ -8,7 +8,7 @@ from dltheory.experiments import get_experiment
 def test_kernel_propagation_runs_small(rng):
     exp = get_experiment("kernel-propagation")
     cfg = exp.config("quick", widths=(32, 256), depth=3, n_networks=40)
-    out = exp.run(cfg, rng)
+    out = exp.execute(cfg, rng)
     assert len(out.claims) == 12 and set(out.figures) == {"kernel_vs_depth", "z_scores"}
     assert {"theory", "extrapolated", "mc_n32", "se_n256"} <= set(out.table.columns)
     assert len(out.table) == 6 * 3 * 6

@@ -11,6 +11,7 @@ import pytest
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim, ScaledConfig, json_ready
+from dltheory.lab.verdicts import decide
 from dltheory.lab.constraints import (
     Bool,
     Choice,
@@ -173,15 +174,19 @@ def test_a_validate_tripped_by_an_odd_value_is_still_a_dltheory_error():
 
 
 def test_claims_serialize_once_and_read_back_typed():
-    c = Claim("a", "stat", "<= 1", math.nan, False, "meaning", figure=None)
+    c = decide("a", "stat", math.nan, target=1.0, delta=0.1, se=0.01, z_star=3.0, meaning="meaning")
     d = json_ready({"claims": [c], "config": Cfg.quick()})
     assert d["claims"] == [c.to_dict()] and d["claims"][0]["measured"] is None
     assert d["config"] == {"widths": [8, 16], "lr": 0.5, "loss": "mse", "batch": 16, "n_train": 64}
     back = Claim.from_dict(json.loads(json.dumps(d["claims"][0])))
     assert math.isnan(back.measured) and dataclasses.replace(back, measured=0.0) == dataclasses.replace(c, measured=0.0)
-    ok = Claim("b", "s", "t", 2, True, "m", "fig")
+    ok = decide("b", "s", 2.0, target=2.0, delta=1.0, se=0.1, z_star=3.0, meaning="m", figure="fig")
     assert Claim.from_dict({**ok.to_dict(), "added_by_a_newer_version": 1}) == ok
-    for broken in ({**ok.to_dict(), "passed": "yes"}, {**ok.to_dict(), "measured": "1"},
-                   {k: v for k, v in ok.to_dict().items() if k != "threshold"}, ["b"]):
+    for broken in ({**ok.to_dict(), "verdict": "yes"}, {**ok.to_dict(), "measured": "1"},
+                   {**ok.to_dict(), "delta": None}, {k: v for k, v in ok.to_dict().items() if k != "statistic"}, ["b"]):
         with pytest.raises(DLTheoryError):
             Claim.from_dict(broken)
+    legacy = {"name": "c", "statistic": "s", "threshold": "<= 1", "measured": 0.5, "passed": True, "meaning": "m",
+              "figure": None}  # a result stored by version 0.1
+    old = Claim.from_dict(legacy)
+    assert old.passed and old.kind == "legacy" and old.criterion == "<= 1"

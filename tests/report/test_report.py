@@ -43,7 +43,8 @@ def test_report_is_self_contained_and_links_resolve(tmp_path):
     html = path.read_text()
     parser = _Collector()
     parser.feed(html)
-    assert "mean-zero" in html and "|mean|/SE" in html and "Configuration and provenance" in html
+    assert "mean-zero" in html and "sample mean" in html and "Configuration and provenance" in html
+    assert "1 PASS" in html and "Failing and inconclusive claims" in html and "provenance-table" in html
     assert parser.imgs and all(src.startswith("data:image/png;base64,") for src in parser.imgs)
     for href in parser.hrefs:
         assert href.startswith("#") and href[1:] in parser.ids, href
@@ -89,7 +90,7 @@ def _invalid_names(html):
 
 def test_report_marks_every_tampered_published_run_invalid(tmp_path):
     _published(tmp_path, 6)
-    _edit(tmp_path / "toy-a" / "meta.json", lambda m: m["claims"][0].update(measured=123.0, passed=False))
+    _edit(tmp_path / "toy-a" / "meta.json", lambda m: m["claims"][0].update(measured=123.0, verdict="fail"))
     _edit(tmp_path / "toy-b" / "meta.json", lambda m: m.update(seed=17))
     parquet = tmp_path / "toy-c" / "table.parquet"
     parquet.write_bytes(parquet.read_bytes()[: len(parquet.read_bytes()) // 2])

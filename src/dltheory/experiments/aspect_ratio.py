@@ -19,7 +19,7 @@ from dltheory.effective.aspect_ratio import information_proxy, optimal_aspect_ra
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import clt_valid_layers, normalized_vertex, vertex_slope
 from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Int, TupleOf, declare
 from dltheory.stats import bonferroni_z, bootstrap_se, within_z
 
@@ -110,10 +110,10 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     mc = pd.DataFrame({"activation": "relu", "width": n, "layer": ell, "vertex_norm_mc": y, "vertex_norm_exact": exact,
                        "in_fit": keep, "seed": seed})
     claims = [
-        Claim(name="r-star-spec-table", statistic="max |r*_lib − r*_spec| in units of the spec's last-digit half-step",
+        legacy_claim(name="r-star-spec-table", statistic="max |r*_lib − r*_spec| in units of the spec's last-digit half-step",
               threshold="<= 1 (agrees to the printed rounding)", measured=worst_spec, passed=worst_spec <= 1.0,
               figure="aspect_ratio", meaning="r* = 4/((20 + 3n_L)ν) with the library's ν reproduces the spec's table"),
-        Claim(name="relu-fluctuation-growth",
+        legacy_claim(name="relu-fluctuation-growth",
               statistic=f"n·d log(1 + V/(nK²))/dℓ, fitted over {int(keep.sum())} depths (bootstrap SE {rate_se:.3f})",
               threshold=f"|rate − n log(1 + ν/n)| ≤ {z_star:.2f} SE, n log(1+ν/n) = {rate_th:.3f}",
               measured=rate, passed=bool(keep.any() and within_z(rate, rate_th, rate_se, z_star)), figure="aspect_ratio",

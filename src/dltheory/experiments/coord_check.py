@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, coordinate_size, mup, run_ensemble, sp
 
@@ -90,15 +90,15 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     fig.tight_layout()
     thr = config.ratio_threshold
     claims = [
-        Claim("mup-hidden-flat", "max over hidden layers and t=0..T of max/min across widths of l1(h)", f"<= {thr}",
+        legacy_claim("mup-hidden-flat", "max over hidden layers and t=0..T of max/min across widths of l1(h)", f"<= {thr}",
               mup_act, mup_act <= thr, "μP hidden coordinates are width-independent over the first steps",
               "coord_check"),
-        Claim("mup-updates-flat", "max over hidden layers and t=1..T of max/min across widths of l1(h_t - h_0)",
+        legacy_claim("mup-updates-flat", "max over hidden layers and t=1..T of max/min across widths of l1(h_t - h_0)",
               f"<= {thr}", mup_upd, mup_upd <= thr, "μP coordinate updates are width-independent (Θ(1), §9)",
               "coord_check"),
-        Claim("mup-output-change-flat", "max over t=1..T of max/min across widths of l1(f_t - f_0)", f"<= {thr}",
+        legacy_claim("mup-output-change-flat", "max over t=1..T of max/min across widths of l1(f_t - f_0)", f"<= {thr}",
               mup_out, mup_out <= thr, "μP output change per step is width-independent (NTC)", "coord_check"),
-        Claim("sp-blows-up", "max over hidden layers of max/min across widths of l1(h) at t=T, SP with fixed LR",
+        legacy_claim("sp-blows-up", "max over hidden layers of max/min across widths of l1(h) at t=T, SP with fixed LR",
               f"> {thr}", sp_final, sp_final > thr, "SP with a width-independent LR is not width-stable",
               "coord_check"),
     ]

@@ -19,7 +19,7 @@ from dltheory.effective import (
     single_moments,
     universality_class,
 )
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 # Printed constants the claims are checked against (effective-theory.md §4.2 table; [BOOK✓]/[NUM]).
@@ -72,13 +72,13 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             continue
         r = table.set_index("activation").loc[name]
         err = max(abs(r.cb - cb_ref), abs(r.cw - cw_ref))
-        claims.append(Claim(f"{name}-critical-constants", f"max |(C_b, C_W) − ({cb_ref}, {cw_ref})|",
+        claims.append(legacy_claim(f"{name}-critical-constants", f"max |(C_b, C_W) − ({cb_ref}, {cw_ref})|",
                             f"<= {config.tolerance:g}", err, err <= config.tolerance,
                             f"the solver reproduces the published critical point of {name}", "criticality_plane"
                             if name in config.plane_activations else None))
     known = table.dropna(subset=["expected_class"])
     wrong = int((known["class"] != known["expected_class"]).sum())
-    claims.append(Claim("universality-classes", "number of built-ins classified differently from §4.2",
+    claims.append(legacy_claim("universality-classes", "number of built-ins classified differently from §4.2",
                         "== 0", wrong, wrong == 0, "each activation falls in the class the theory assigns it"))
 
     # 1/ℓ law of the K*=0 class: K^(ℓ)·ℓ·(−a₁) → 1 (§4.3), from K^(1) = 1.
@@ -99,7 +99,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax.set_ylabel("K^(ℓ) · ℓ · (−a₁)")
     ax.set_title("K*=0 class at criticality: K^(ℓ) ≈ 1/((−a₁)ℓ)")
     ax.legend()
-    claims.append(Claim("kstar0-one-over-l-law", f"max |K^(L)·L·(−a₁) − 1| at L = {config.law_depth} (tanh, erf, sin)",
+    claims.append(legacy_claim("kstar0-one-over-l-law", f"max |K^(L)·L·(−a₁) − 1| at L = {config.law_depth} (tanh, erf, sin)",
                         "<= 0.01", worst, worst <= 0.01,
                         "the kernel of the K*=0 class decays as 1/((−a₁)ℓ), with log ℓ/ℓ corrections", "one_over_l_law"))
     table = pd.concat([table.assign(kind="critical-point"), pd.DataFrame(law_rows).assign(kind="one-over-l")],

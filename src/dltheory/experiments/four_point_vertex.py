@@ -19,7 +19,7 @@ from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import (clt_valid_layers, exact_fourth_moment, four_point_single, normalized_vertex,
                                            vertex_slope)
 from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 from dltheory.stats import WidthSeries, bonferroni_z, jackknife, pooled_slope_fit, within_z
 
@@ -112,14 +112,14 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         # pooled fit over (ℓ-1)/n <= 0.1, ℓ >= 2, with a bootstrap over networks
         slope, slope_rec, slope_se = pooled_slope_fit(per_width, normalized_vertex, _FIT_MAX, config.n_bootstrap, rng)
         lo, hi = slope - z_star * slope_se, slope + z_star * slope_se
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"{act}-slope-nu",
             statistic=f"fitted slope s of V/(nK²) vs (ℓ−1)/n ≤ 0.1 (bootstrap SE {slope_se:.3f})",
             threshold=f"[s ± {z_star:.2f} SE] = [{lo:.3f}, {hi:.3f}] contains ν = {nu:.4f}", measured=slope,
             passed=within_z(slope, nu, slope_se, z_star), figure="vertex_vs_depth",
             meaning=f"Monte Carlo slope of the normalized four-point vertex agrees with the class slope ν for {act}"
                     + (" (ν = 2/3 is the ℓ → ∞ slope; at ℓ ≤ 0.1 n see the recursion claim)" if nu < 1 else "")))
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"{act}-slope-recursion",
             statistic=f"fitted slope s vs the same fit of the §5.3 recursion ({slope_rec:.4f})",
             threshold=f"|s − s_rec| ≤ {z_star:.2f} SE", measured=abs(slope - slope_rec) / slope_se,
@@ -128,7 +128,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     if exact_devs:
         devs = np.concatenate(exact_devs)
         worst = float(devs.max()) if devs.size else float("nan")
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name="relu-exact-fourth-moment",
             statistic=f"max over {devs.size} (width, depth ≥ 2) cells with a valid normal approximation of "
                       "|κ_MC − κ_exact|/SE, κ = E z⁴/(E z²)² − 3",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import (GAUGES, UnstableRichnessWarning, classification_task, mlp_preactivations, richness,
                                run_ensemble)
@@ -115,12 +115,12 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax.legend(fontsize=8)
     fig.tight_layout()
     claims = [
-        Claim("gauges-identical", "max |f_gauge - f_stp| over configs (outputs after T SGD steps)",
+        legacy_claim("gauges-identical", "max |f_gauge - f_stp| over configs (outputs after T SGD steps)",
               f"<= {config.tolerance:g}", worst, worst <= config.tolerance,
               "STP, μP and rescaling gauges (hence ntp≡ntp-lr, mup≡mup-lr≡mfp) give the same network", "gauges"),
-        Claim("gauges-rounding", "max |f_gauge - f_stp| / max|f|", f"<= 1e3·u·T = {rel_bound:.2e}", worst_rel,
+        legacy_claim("gauges-rounding", "max |f_gauge - f_stp| / max|f|", f"<= 1e3·u·T = {rel_bound:.2e}", worst_rel,
               worst_rel <= rel_bound, "differences are at the level of float64 rounding (§12.2)", "gauges"),
-        Claim("control-r-shift", "min over widths, r of max |f(r+0.01) - f(r)|", f">= {1e3 * config.tolerance:g}",
+        legacy_claim("control-r-shift", "min over widths, r of max |f(r+0.01) - f(r)|", f">= {1e3 * config.tolerance:g}",
               min_ctl, min_ctl >= 1e3 * config.tolerance, "the comparison is sensitive: changing r is visible",
               "gauges"),
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Choice, Int, TupleOf, declare
 from dltheory.weightspace import (IsingModel, belief_propagation, exact_moments, fit_pseudolikelihood,
                                   metropolis_sample)
@@ -126,17 +126,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         expected = float(np.sqrt(r["M_ratio"].median()))
         med = float(r["ratio"].median())
         mono = bool((r["ratio"] > 1).all())
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"plm-rate-{kind}", statistic=f"median over N of rel.err(M)/rel.err({r['M_ratio'].median():.0f}M)",
             threshold=f"in [{0.7 * expected:.2f}, {1.45 * expected:.2f}] (√ratio = {expected:.2f}) and error falls at every step",
             measured=med, passed=mono and 0.7 * expected <= med <= 1.45 * expected,
             meaning="pseudo-likelihood couplings converge at the sampling rate M^-1/2", figure="recovery"))
     tree_err = float(bp.loc[bp.kind == "tree", "abs_dS_per_N"].max())
     loopy_err = float(bp.loc[bp.kind == "dense-weak", "abs_dS_per_N"].max())
-    claims.append(Claim(name="bp-entropy-tree", statistic="max |S_BP − S_exact|/N on random trees",
+    claims.append(legacy_claim(name="bp-entropy-tree", statistic="max |S_BP − S_exact|/N on random trees",
                         threshold="<= 1e-6", measured=tree_err, passed=tree_err <= 1e-6,
                         meaning="BP is exact on trees", figure="recovery"))
-    claims.append(Claim(name="bp-entropy-loopy", statistic="max |S_BP − S_exact|/N, dense J ~ N(0, 0.1²/N)",
+    claims.append(legacy_claim(name="bp-entropy-loopy", statistic="max |S_BP − S_exact|/N, dense J ~ N(0, 0.1²/N)",
                         threshold="<= 1e-3", measured=loopy_err, passed=loopy_err <= 1e-3,
                         meaning="Bethe entropy is accurate on weakly coupled loopy graphs", figure="recovery"))
     table = pd.concat([plm, bp], ignore_index=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.effective import critical_point, kernel_recursion
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.stats import bonferroni_z, fit_inverse_width
 
@@ -107,11 +107,11 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         worst_wide = float(np.max(np.abs(z_wide[:, iu, ju])))
         worst_extra = float(np.max(np.abs(z_extra[:, iu, ju])))
         key = s.label.split(" (")[0].replace(" ", "-")
-        claims.append(Claim(f"{key}-width-{widths[-1]}", f"max |K_MC − K_th|/SE at n = {widths[-1]}, all ℓ and entries",
+        claims.append(legacy_claim(f"{key}-width-{widths[-1]}", f"max |K_MC − K_th|/SE at n = {widths[-1]}, all ℓ and entries",
                             f"<= {config.single_width_z:g}", worst_wide, worst_wide <= config.single_width_z,
                             f"{s.label}: a width-{widths[-1]} ensemble is within MC error of the infinite-width kernel",
                             "kernel_vs_depth"))
-        claims.append(Claim(f"{key}-extrapolated", "max |Y₀ − K_th|/SE(Y₀), Y(n) = Y₀ + Y₁/n fit over widths",
+        claims.append(legacy_claim(f"{key}-extrapolated", "max |Y₀ − K_th|/SE(Y₀), Y(n) = Y₀ + Y₁/n fit over widths",
                             f"<= z* = {z_star:.2f}", worst_extra, worst_extra <= z_star,
                             f"{s.label}: the n → ∞ extrapolated Monte Carlo equals the recursion", "z_scores"))
         for li in range(config.depth):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Bool, Float, Int, TupleOf, declare
 from dltheory.richness import (cka, classification_task, kernel_alignment,
                                kernel_target_alignment, mlp_ntk, mlp_preactivations, relative_change, richness,
@@ -137,17 +137,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     cka_se = float(np.hypot(bs["cka_init_final"]["sem"].iloc[0], bs["cka_init_final"]["sem"].iloc[-1]))
     zc = bonferroni_z(1)
     claims = [
-        Claim("ntk-change-lazy-decreasing", "fitted slope ŝ of rel. NTK change vs width at r=0 (ŝ + z*·SE)",
+        legacy_claim("ntk-change-lazy-decreasing", "fitted slope ŝ of rel. NTK change vs width at r=0 (ŝ + z*·SE)",
               "ŝ + z*·SE < 0", f0.slope + z_star * f0.se, f0.slope + z_star * f0.se < 0,
               f"at r=0 the kernel freezes as width grows (ŝ = {f0.slope:.3f} ± {f0.se:.3f}; NTP theory −1/2)", "lazy_rich"),
-        Claim("ntk-change-lazy-slope", "|ŝ + 1/2| at r=0", "<= 0.15", abs(f0.slope + 0.5), abs(f0.slope + 0.5) <= 0.15,
+        legacy_claim("ntk-change-lazy-slope", "|ŝ + 1/2| at r=0", "<= 0.15", abs(f0.slope + 0.5), abs(f0.slope + 0.5) <= 0.15,
               f"the r=0 kernel change falls like n^-1/2 as the issue states (measured ŝ = {f0.slope:.2f}; the spec's "
               "§9 caution allows n^(2r-1) = n^-1 when the first-order change cancels)", "lazy_rich"),
-        Claim("ntk-change-rich-flat", "|ŝ| at r=1/2 (flat: |ŝ| <= z*·SE and SE <= 0.05)",
+        legacy_claim("ntk-change-rich-flat", "|ŝ| at r=1/2 (flat: |ŝ| <= z*·SE and SE <= 0.05)",
               f"<= z*·SE = {z_star * fh.se:.3f}, SE={fh.se:.3f}", abs(fh.slope),
               abs(fh.slope) <= z_star * fh.se and fh.se <= 0.05,
               "at r=1/2 (μP) the kernel keeps moving at every width", "lazy_rich"),
-        Claim("cka-rich-lower", "CKA_init,final(r=0) - CKA_init,final(r=1/2) in units of its SE", f">= z* = {zc:.2f}",
+        legacy_claim("cka-rich-lower", "CKA_init,final(r=0) - CKA_init,final(r=1/2) in units of its SE", f">= z* = {zc:.2f}",
               (cka_lazy - cka_rich) / cka_se, (cka_lazy - cka_rich) / cka_se >= zc,
               "rich training changes the learned features more than lazy training", "lazy_rich"),
     ]

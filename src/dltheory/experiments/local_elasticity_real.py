@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Choice, Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
@@ -109,11 +109,11 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax[1].legend()
     fig.tight_layout()
     claims = [
-        Claim("le-real-relu-vs-linear", "one-sided Wilcoxon p, final kernel K-means accuracy ReLU − linear "
+        legacy_claim("le-real-relu-vs-linear", "one-sided Wilcoxon p, final kernel K-means accuracy ReLU − linear "
               f"(mean diff {diff.mean():+.3f})", "< 0.05 and mean diff > 0", p_w, (p_w < 0.05) and diff.mean() > 0,
               "the nonlinear network's similarity clusters the two positive classes better than the linear control",
               "le_real"),
-        Claim("le-real-relu-vs-pixels", "mean final ReLU kernel K-means accuracy − K-means on raw pixels", "> 0",
+        legacy_claim("le-real-relu-vs-pixels", "mean final ReLU kernel K-means accuracy − K-means on raw pixels", "> 0",
               relu.mean() - base["raw"], relu.mean() - base["raw"] > 0,
               "the trained network's similarity beats raw-input clustering", "le_real"),
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, mlp_preactivations, mup, run_ensemble, sp
 
@@ -87,9 +87,9 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     claims = [
-        Claim("mup-optimum-transfers", "spread of the μP argmin log2 LR across widths, in grid steps", "<= 1",
+        legacy_claim("mup-optimum-transfers", "spread of the μP argmin log2 LR across widths, in grid steps", "<= 1",
               spread["mup"], spread["mup"] <= 1, "μP's optimal learning rate is the same at every width", "lr_transfer"),
-        Claim("sp-optimum-drifts", "spread of the SP argmin log2 LR across widths, in grid steps", ">= 2",
+        legacy_claim("sp-optimum-drifts", "spread of the SP argmin log2 LR across widths, in grid steps", ">= 2",
               spread["sp"], spread["sp"] >= 2, "SP's optimal learning rate moves with width (TP IV Thm 4.1)",
               "lr_transfer"),
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 
 
@@ -98,7 +98,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax[1].set(title="final clean test accuracy", xlabel="width", ylabel="accuracy")
     ax[1].legend(fontsize=7)
     fig.tight_layout()
-    claims = [Claim("mem-real-clean-first", "min over (ρ > 0, weight decay, width) of the fraction of seeds with "
+    claims = [legacy_claim("mem-real-clean-first", "min over (ρ > 0, weight decay, width) of the fraction of seeds with "
                     "median first-fit epoch clean < noisy and Mann–Whitney p < 0.01", ">= 7/8", worst, worst >= 7 / 8,
                     "a real MLP fits clean examples before it memorizes noisy ones", "memorization_real")]
     notes = ["Per cell (ρ, wd, width): fraction of seeds clean-first — " +

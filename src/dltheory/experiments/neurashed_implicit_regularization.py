@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
@@ -132,18 +132,18 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
 
     n = config.n_seeds
     claims = [
-        Claim("ir1-clean-first", "fraction of seeds with t90(clean) < t50(noisy), r = 2, ρ = 0.2", ">= 0.9",
+        legacy_claim("ir1-clean-first", "fraction of seeds with t90(clean) < t50(noisy), r = 2, ρ = 0.2", ">= 0.9",
               np.mean(clean_first), np.mean(clean_first) >= 0.9,
               "clean examples are fitted before noisy ones", "ir_dynamics"),
-        Claim("ir2-memorization", "fraction of seeds with mem(end) >= 0.95", ">= 0.9", np.mean(mem_ok),
+        legacy_claim("ir2-memorization", "fraction of seeds with mem(end) >= 0.95", ">= 0.9", np.mean(mem_ok),
               np.mean(mem_ok) >= 0.9, "noisy labels are eventually memorized", "ir_dynamics"),
-        Claim("ir3-benign", "max |end| of 90% t-interval of paired Δ clean test acc (r=2 − r=0)", "<= 0.06",
+        legacy_claim("ir3-benign", "max |end| of 90% t-interval of paired Δ clean test acc (r=2 − r=0)", "<= 0.06",
               max(abs(lo), abs(hi)), (lo >= -0.06) and (hi <= 0.06),
               "memorization capacity changes test accuracy by less than 0.06 (TOST at 0.05)", "ir_dynamics"),
-        Claim("ir4-noisy-keep-idio", "fraction of seeds with Mann–Whitney p < 0.01 (idio share noisy > clean)",
+        legacy_claim("ir4-noisy-keep-idio", "fraction of seeds with Mann–Whitney p < 0.01 (idio share noisy > clean)",
               ">= 0.9", np.mean(mw_ok), np.mean(mw_ok) >= 0.9,
               "noisy examples keep their idiosyncratic flow", "ir_dynamics"),
-        Claim("ir5-clean-idio-decay", "fraction of seeds where the median clean idio share fell after fitting",
+        legacy_claim("ir5-clean-idio-decay", "fraction of seeds where the median clean idio share fell after fitting",
               ">= 0.9", np.mean(decay_ok), np.mean(decay_ok) >= 0.9,
               "idiosyncratic amounts of clean examples decay once they are fitted (issue claim; not in spec §10.1)",
               "ir_dynamics"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Int, declare
 from dltheory.neurashed.reference import REFERENCE, run_reference
 
@@ -99,19 +99,19 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
 
     frac = lambda col: float(ok[:, col].mean())  # noqa: E731
     claims = [
-        Claim("ib-compression-phase", "fraction of seeds meeting all four §10.2 criteria at level L", ">= 0.8",
+        legacy_claim("ib-compression-phase", "fraction of seeds meeting all four §10.2 criteria at level L", ">= 0.8",
               all4.mean(), all4.mean() >= 0.8,
               "a fitting phase (I(X;T_L) rises) is followed by compression (falls ≥ 0.10 nats) keeping I(T_L;Y)",
               "information_plane"),
-        Claim("ib-interior-peak", "fraction of seeds whose I(X;T_L) peak is an interior checkpoint", ">= 0.8",
+        legacy_claim("ib-interior-peak", "fraction of seeds whose I(X;T_L) peak is an interior checkpoint", ">= 0.8",
               frac(0), frac(0) >= 0.8, "the peak is neither at the start nor at the end", "information_plane"),
-        Claim("ib-rise", "median over seeds of I_pk − I_0 [nats]", ">= 0.05",
+        legacy_claim("ib-rise", "median over seeds of I_pk − I_0 [nats]", ">= 0.05",
               np.median([s["rise"] for s in ib_stats]), np.median([s["rise"] for s in ib_stats]) >= 0.05,
               "fitting phase", "information_plane"),
-        Claim("ib-fall", "median over seeds of I_pk − I_end [nats]", ">= 0.10",
+        legacy_claim("ib-fall", "median over seeds of I_pk − I_end [nats]", ">= 0.10",
               np.median([s["fall"] for s in ib_stats]), np.median([s["fall"] for s in ib_stats]) >= 0.10,
               "compression phase", "information_plane"),
-        Claim("ib-label-info-kept", "median over seeds of I(T_L;Y)_end − I(T_L;Y)_pk [nats]", ">= -0.02",
+        legacy_claim("ib-label-info-kept", "median over seeds of I(T_L;Y)_end − I(T_L;Y)_pk [nats]", ">= -0.02",
               np.median([s["ity_change"] for s in ib_stats]), np.median([s["ity_change"] for s in ib_stats]) >= -0.02,
               "compression does not lose label information", "information_plane"),
     ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (bootstrap_pair_gaps, kernel_kmeans, kernel_similarity, kmeans_rows,
                                            neurashed_margin_gradients, neurashed_relative_similarity,
@@ -134,10 +134,10 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     gap = float(np.mean(cluster_gap))
     last = table[table.step == table.step.max()]
     claims = [
-        Claim("le-ordering", "fraction of runs with Ŝ_same > Ŝ_superclass > Ŝ_other (99% bootstrap) at every checkpoint",
+        legacy_claim("le-ordering", "fraction of runs with Ŝ_same > Ŝ_superclass > Ŝ_other (99% bootstrap) at every checkpoint",
               ">= 0.9", frac, frac >= 0.9,
               "an update moves same-class predictions most, same-superclass less, others least", "local_elasticity"),
-        Claim("le-kmeans-vs-masks", "mean over runs of [K-means on Ŝ rows − K-means on masks] 2-cluster accuracy, "
+        legacy_claim("le-kmeans-vs-masks", "mean over runs of [K-means on Ŝ rows − K-means on masks] 2-cluster accuracy, "
               "classes 0/1, final checkpoint", "> 0", gap, gap > 0,
               "the trained model's similarity separates two related classes better than the raw masks",
               "local_elasticity"),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.ntk_statistics import ntk_statistics_single
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Int, TupleOf, activation_name, declare
 from dltheory.stats import bonferroni_z, fit_inverse_width, mean_and_se
 
@@ -92,7 +92,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         ax.legend(fontsize=7)
         worst = float(max(devs))
         inconclusive = [f for f in fits if f["activation"] == act and f["fit_p"] < 0.01]
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"{act}-ntk-variance-extrapolated",
             statistic=f"max over ℓ = 2..{depth} of |Y0 − (A + 2B)|/SE(Y0), Y(n) = n Var Ĥ_ii = Y0 + Y1/n",
             threshold=f"<= {z_star:.2f} and no fit with p < 0.01", measured=worst,
@@ -100,13 +100,13 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             meaning=f"the O(1/n) NTK fluctuation prediction (A + 2B)/n holds at every depth for {act}"
                     + (f"; {len(inconclusive)} fit(s) inconclusive (p < 0.01)" if inconclusive else "")))
     worst2 = float(max(exact2))
-    claims.append(Claim(
+    claims.append(legacy_claim(
         name="layer2-exact", statistic="max over activations and widths of |n Var Ĥ_ii − (A + 2B)|/SE at ℓ = 2",
         threshold=f"<= {z_star:.2f}", measured=worst2, passed=worst2 <= z_star, figure="ntk_variance",
         meaning="layer-2 NTK fluctuations are exact at every width (§6.4)"))
     if mean_dev:
         worst_m = float(max(mean_dev))
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name="relu-ntk-mean-exact", statistic="max over widths and depths ℓ ≥ 2 of |E Ĥ_ii − Θ|/SE (ReLU)",
             threshold=f"<= {z_star:.2f}", measured=worst_m, passed=worst_m <= z_star, figure="ntk_variance",
             meaning="the mean NTK diagonal of a scale-invariant MLP has no 1/n correction (§6.4, M7)"))

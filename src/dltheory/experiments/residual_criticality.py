@@ -16,7 +16,7 @@ import pandas as pd
 
 from dltheory.effective.four_point import normalized_vertex
 from dltheory.effective.residual import residual_critical_point, residual_four_point, residual_vertex_slope
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 from dltheory.stats import WidthSeries, bonferroni_z, jackknife, pooled_slope_fit, within_z
 
@@ -79,14 +79,14 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             ax.plot([gamma], [nu], "k_", ms=14)
             ax.plot([gamma], [slope_rec], "rx")
             tag = f"{act}-gamma{gamma:g}"
-            claims.append(Claim(
+            claims.append(legacy_claim(
                 name=f"{tag}-slope-nu",
                 statistic=f"fitted slope of V/(nK²) vs (ℓ−1)/n ≤ {_FIT_MAX} (bootstrap SE {sse:.3f})",
                 threshold=f"|s − ν(γ)| ≤ {z_star:.2f} SE, ν(γ) = {nu:.4f}", measured=slope,
                 passed=within_z(slope, nu, sse, z_star), figure="nu_vs_gamma",
                 meaning=f"residual {act} MLP with γ = {gamma:g}: Monte Carlo slope equals ν(γ)"
                         + (" (K*=0: ν(γ) is the ℓ → ∞ slope)" if act == "tanh" else "")))
-            claims.append(Claim(
+            claims.append(legacy_claim(
                 name=f"{tag}-slope-recursion",
                 statistic=f"fitted slope vs the same fit of the residual recursion ({slope_rec:.4f})",
                 threshold=f"|s − s_rec| ≤ {z_star:.2f} SE", measured=abs(slope - slope_rec) / sse,

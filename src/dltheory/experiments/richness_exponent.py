@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import (classification_task, representation_change, richness,
                                run_ensemble)
@@ -101,17 +101,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     for r in config.rs:
         d = hidden[hidden.r == r]
         dev = float(np.max(np.abs(d["slope"] - r)))
-        claims.append(Claim(f"exponent-r{r:g}", f"max over hidden layers |ŝ - r| at r={r:g}",
+        claims.append(legacy_claim(f"exponent-r{r:g}", f"max over hidden layers |ŝ - r| at r={r:g}",
                             f"<= {config.tolerance}", dev, dev <= config.tolerance,
                             "the measured width exponent of ||Δh|| recovers the configured richness", "exponents"))
     zmax = float(hidden["z"].max())
-    claims.append(Claim("exponent-z", "max over r, hidden layers of |ŝ - r| / SE(ŝ)", f"<= z* = {z_star:.2f}", zmax,
+    claims.append(legacy_claim("exponent-z", "max over r, hidden layers of |ŝ - r| / SE(ŝ)", f"<= z* = {z_star:.2f}", zmax,
                         zmax <= z_star, "no significant deviation from ŝ = r (Bonferroni, §12.2)", "exponents"))
     out_dev = float(np.max(np.abs(main[main.kind == "output"]["slope"])))
-    claims.append(Claim("output-change-flat", "max over r of |ŝ| for ||Δf||", f"<= {config.tolerance}", out_dev,
+    claims.append(legacy_claim("output-change-flat", "max over r of |ŝ| for ||Δf||", f"<= {config.tolerance}", out_dev,
                         out_dev <= config.tolerance, "the output change is width-independent for every r (NTC)",
                         "exponents"))
-    claims.append(Claim("estimator-slope", "slope of mean hidden ŝ regressed on nominal r", "|slope - 1| <= 0.1",
+    claims.append(legacy_claim("estimator-slope", "slope of mean hidden ŝ regressed on nominal r", "|slope - 1| <= 0.1",
                         float(coef[0]), abs(coef[0] - 1) <= 0.1, "r̂ tracks r one-for-one (R4)", "exponents"))
     return Outcome(table=df, figures={"exponents": fig}, claims=claims,
                    notes=["Centred output f - f_0 (without it, the r-dependent initial output ~n^-r biases small "

@@ -21,7 +21,7 @@ import pandas as pd
 
 from dltheory.effective.kernels import ntk_recursion
 from dltheory.effective.trained_networks import first_step_richardson, frozen_ntk_prediction
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Int, TupleOf, declare
 from dltheory.stats import bonferroni_z, bootstrap_se, mean_and_se
 
@@ -172,14 +172,14 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     claims = [
-        Claim(name="mean-gap-slope",
+        legacy_claim(name="mean-gap-slope",
               statistic=f"log-log slope of the test mean gap ||E f − μ|| vs width ({int(ok.sum())} widths resolved, "
                         "gap² > 2 SE)",
               threshold="in [−1.3, −0.7], fitted over >= 3 resolved widths (else underpowered: fail)",
               measured=slope, passed=bool(np.isfinite(slope) and -1.3 <= slope <= -0.7),
               figure="trained_vs_kernel",
               meaning="trained finite-width networks approach the frozen-NTK prediction at rate 1/n"),
-        Claim(name="first-step-exact", statistic="max over 10 outputs of |(4m(η) − m(2η))/(2η) − Θy|/SE",
+        legacy_claim(name="first-step-exact", statistic="max over 10 outputs of |(4m(η) − m(2η))/(2η) − Θy|/SE",
               threshold=f"<= {z_star:.2f}", measured=first_dev, passed=first_dev <= z_star, figure="trained_vs_kernel",
               meaning="the mean first GD step equals η Θ y at finite width (ReLU, one input, §7.2)"),
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Choice, Float, Int, Text, TupleOf, declare
 from dltheory.weightspace import (GAUGES, FewSamplesWarning, IsingModel, binary_entropy, bias_grid,
                                   fit_pseudolikelihood, load_dataset, model_sample_accuracy, shuffle_columns,
@@ -130,7 +130,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
                                            g.sigma[rng.choice(len(g), n_data, replace=False)], rng,
                                            n_random=20, n_sweeps=cfg.model_sweeps, a_min=a_min)
                 summary[(case, "C5")] = ms
-                claims.append(Claim(name=f"C5-{case}", statistic="fraction of model samples with accuracy >= a_min",
+                claims.append(legacy_claim(name=f"C5-{case}", statistic="fraction of model samples with accuracy >= a_min",
                                     threshold="reported (no pass/fail); passed = fraction >= 0.5",
                                     measured=ms["fraction_accepted"], passed=ms["fraction_accepted"] >= 0.5,
                                     meaning=f"fitted model generates working networks (a_min={a_min:.3f}, final mean "
@@ -167,7 +167,7 @@ def _claims(t, curves, cfg):
             ok_ref = (d.bp_converged_fraction >= 0.99) & ~d.confirmed_jump & (d.hysteresis <= 0.02)
             frac = float(ok_ref.mean())
             tap_ok = bool((d.groupby("segment").tap_levels.first() == 1).all())
-            out.append(Claim(name=f"C1-{case}-{gauge}", statistic="fraction of (segment, reference) with BP converged "
+            out.append(legacy_claim(name=f"C1-{case}-{gauge}", statistic="fraction of (segment, reference) with BP converged "
                              ">= 99%, no confirmed jump, H <= 0.02", threshold=">= 0.95 and one TAP level per segment",
                              measured=frac, passed=frac >= 0.95 and tap_ok,
                              meaning=f"no clustering in the deep {case} weight space (TAP one level: {tap_ok}; "
@@ -177,7 +177,7 @@ def _claims(t, curves, cfg):
                   if np.isfinite(_median_curve(curves[("up", gauge, s)], grid) - _median_curve(curves[("op", gauge, s)], grid)).any()
                   else np.nan for s in deep_segs]
         delta = float(np.nanmax(deltas)) if np.isfinite(deltas).any() else float("nan")
-        out.append(Claim(name=f"C2-{gauge}", statistic="max over segments and d of |s_up(d) − s_op(d)| (medians)",
+        out.append(legacy_claim(name=f"C2-{gauge}", statistic="max over segments and d of |s_up(d) − s_op(d)| (medians)",
                          threshold="<= 0.02 nats per weight", measured=delta, passed=bool(delta <= 0.02),
                          meaning="under- and over-parameterized deep nets have the same landscape class "
                                  f"(per segment: {', '.join(f'{s}={v:.3f}' for s, v in zip(deep_segs, deltas))})",
@@ -190,7 +190,7 @@ def _claims(t, curves, cfg):
             j_it, j_b = d.loc["ITER", "max_abs_J"], min(d.loc["LB", "max_abs_J"], d.loc["RB", "max_abs_J"])
             gap = _gap_fraction(curves, case, gauge)
             ok = (i_it <= 0.005 and i_it <= 0.1 * i_b, j_it <= 0.2 * j_b, gap >= 0.9)
-            out.append(Claim(name=f"C4-{case}-{gauge}", statistic="I/N(ITER) (with max|J| and entropy-gap checks)",
+            out.append(legacy_claim(name=f"C4-{case}-{gauge}", statistic="I/N(ITER) (with max|J| and entropy-gap checks)",
                              threshold="I/N(ITER) <= 0.005 and <= 0.1 min(LB, RB); max|J_ITER| <= 0.2 min; gap test >= 90%",
                              measured=float(i_it), passed=all(ok),
                              meaning=f"liquid middle layer: I/N ITER {i_it:.4f} vs boundaries {i_b:.4f}; max|J| ITER "
@@ -199,7 +199,7 @@ def _claims(t, curves, cfg):
     d = t[t.case == "shallow"]
     broken = (d.confirmed_jump & (d.hysteresis > 0.1)).mean()
     two_levels = bool((d.tap_levels >= 2).any())
-    out.append(Claim(name="C3-shallow", statistic="fraction of references with a confirmed jump and H > 0.1",
+    out.append(legacy_claim(name="C3-shallow", statistic="fraction of references with a confirmed jump and H > 0.1",
                      threshold=">= 0.9, or >= 2 TAP free-energy levels", measured=float(broken),
                      passed=bool(broken >= 0.9 or two_levels),
                      meaning=f"shallow weight space is broken (TAP levels {int(d.tap_levels.max())}, max H "

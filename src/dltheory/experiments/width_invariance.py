@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
 from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, richness, run_ensemble
 from dltheory.stats import mean_and_se
@@ -81,7 +81,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     axes[2].legend(fontsize=8)
     fig.tight_layout()
     claims = [
-        Claim("mup-curves-converge", "d_last / d_first (distance between consecutive widths' μP loss curves)", "< 1, "
+        legacy_claim("mup-curves-converge", "d_last / d_first (distance between consecutive widths' μP loss curves)", "< 1, "
               "and d strictly decreasing", ratio, monotone and ratio < 1,
               "μP loss curves approach a width-independent limit", "width_invariance"),
     ]

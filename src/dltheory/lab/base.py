@@ -1,9 +1,10 @@
-"""The experiment contract: configs with two scales, claims with pass criteria, and outcomes.
+"""The experiment contract: configs with two scales, claims with verdicts, and outcomes.
 
 An experiment is a module in :mod:`dltheory.experiments` that defines ``EXPERIMENT``, an
-:class:`Experiment`. Its ``run(config, rng)`` returns an :class:`Outcome`: a tidy table, figures and
-claims. Saving, provenance and the report are handled by :mod:`dltheory.lab.runner`, so an
-experiment never does I/O itself.
+:class:`Experiment` of three functions: ``measure(config, rng)`` returns a tidy table,
+``claims(table, config)`` the :class:`Claim` list and ``figures(table, config)`` the figures; together
+they make an :class:`Outcome`. Saving, provenance and the report are handled by
+:mod:`dltheory.lab.runner`, so an experiment never does I/O itself.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import pandas as pd
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.constraints import constraints_of, show
+from dltheory.lab.verdicts import Verdict
 
-__all__ = ["Claim", "Experiment", "Outcome", "ScaledConfig", "SCALES", "json_ready"]
+__all__ = ["Claim", "Experiment", "Outcome", "ScaledConfig", "SCALES", "Verdict", "json_ready", "legacy_claim"]
 
 SCALES = ("quick", "full")
 
@@ -119,75 +121,136 @@ def _reject_unknown(cls: type[ScaledConfig], changes: Mapping[Any, Any]) -> None
 
 @dataclass(frozen=True)
 class Claim:
-    """A measured statistic with a pass criterion.
+    """A measured statistic, what it is compared with, and the verdict (see :mod:`dltheory.lab.verdicts`).
+
+    Build gated claims with :func:`~dltheory.lab.verdicts.decide` (or
+    :func:`~dltheory.lab.verdicts.decide_all`, :func:`~dltheory.lab.verdicts.with_control`) and
+    ungated numbers with :func:`~dltheory.lab.verdicts.reported`, never by setting a verdict by hand:
+    the generic power test re-evaluates every claim against a theory shifted by δ.
 
     Parameters
     ----------
     name : str
         Short identifier, unique within the experiment (``"relu-kernel-mc"``).
     statistic : str
-        What was measured (``"max_l |K_MC - K_th| / SE"``).
-    threshold : str
-        The pass criterion as text (``"<= 4"``).
+        What was measured, with the ranges it covers (``"max_l |K_MC - K_th| / SE, l = 1..8"``).
     measured : float
-        The measured value of the statistic.
-    passed : bool
-        Whether the criterion holds. ``None`` is not allowed: an experiment that cannot decide
-        reports ``passed=False`` and says why in ``meaning``.
+        The statistic's value (NaN allowed: the verdict is then INCONCLUSIVE).
+    verdict : Verdict
+        PASS, FAIL, INCONCLUSIVE or REPORTED.
     meaning : str
-        One line: what passing means.
+        One line: what PASS means.
+    criterion : str
+        The rule with its numbers (z*, δ, the target).
+    target : float or None
+        Theory value or bound the statistic is compared with.
+    delta : float or None
+        Declared effect size: the smallest disagreement the check must detect, in the statistic's units.
+    se : float or None
+        Standard error of ``measured``.
+    z_star : float or None
+        Critical value (Bonferroni per experiment).
+    reason : str
+        For FAIL and INCONCLUSIVE: the cause, and for INCONCLUSIVE the scale that would decide it.
     figure : str or None
         Name of the figure that shows the evidence, if any.
+    kind : str
+        ``"equal"``, ``"greater"``, ``"less"`` or ``"reported"`` (see :func:`~dltheory.lab.verdicts.decide`).
     """
 
     name: str
     statistic: str
-    threshold: str
     measured: float
-    passed: bool
+    verdict: Verdict
     meaning: str
+    criterion: str = ""
+    target: float | None = None
+    delta: float | None = None
+    se: float | None = None
+    z_star: float | None = None
+    reason: str = ""
     figure: str | None = None
+    kind: str = "equal"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "measured", float(self.measured))
-        object.__setattr__(self, "passed", bool(self.passed))
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
+        for f in ("target", "delta", "se", "z_star"):
+            value = getattr(self, f)
+            if value is not None:
+                object.__setattr__(self, f, float(value))
+        if self.verdict.gated and self.kind != "legacy" and self.delta is None:
+            raise ValueError(f"gated claim {self.name!r} must declare delta (use reported() for ungated numbers)")
+
+    @property
+    def passed(self) -> bool:
+        """True iff the verdict is PASS."""
+        return self.verdict is Verdict.PASS
+
+    @property
+    def gated(self) -> bool:
+        """True unless REPORTED (the verdict counts in the summary)."""
+        return self.verdict.gated
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form stored in ``meta.json`` (a non-finite ``measured`` becomes ``None``)."""
+        """The JSON form stored in ``meta.json`` (non-finite numbers become ``None``)."""
         d = dataclasses.asdict(self)
-        d["measured"] = None if not math.isfinite(self.measured) else self.measured
+        d["verdict"] = self.verdict.value
+        for f in ("measured", "target", "delta", "se", "z_star"):
+            value = d[f]
+            d[f] = None if value is None or not math.isfinite(value) else value
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Claim:
-        """The claim stored as ``data`` by :meth:`to_dict` (``measured`` ``None`` is NaN).
+        """The claim stored as ``data`` by :meth:`to_dict` (``None`` numbers are NaN).
 
         Keys this version does not know are ignored (results written by a newer version stay
-        readable); a missing required key or a value of the wrong type is a :class:`DLTheoryError`.
+        readable); results of version 0.1 (``threshold`` and a boolean ``passed``) are read as
+        PASS/FAIL with ``kind="legacy"``. A missing required key or a value of the wrong type is
+        a :class:`DLTheoryError`.
         """
         if not isinstance(data, Mapping):
             raise DLTheoryError(f"a stored claim must be a mapping; got {show(data)}")
+        label = show(data.get("name"))
+        if "verdict" not in data and isinstance(data.get("passed"), bool):  # version 0.1 results
+            data = {**data, "verdict": "pass" if data["passed"] else "fail", "criterion": data.get("threshold", ""),
+                    "kind": "legacy"}
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in data:
                 if f.default is dataclasses.MISSING:
-                    raise DLTheoryError(f"stored claim {show(data.get('name'))} lacks {f.name!r}")
+                    raise DLTheoryError(f"stored claim {label} lacks {f.name!r}")
                 continue
             value = data[f.name]
-            if f.name == "measured":
+            if f.name in ("measured", "target", "delta", "se", "z_star"):
                 ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-                value = math.nan if value is None else value
-            elif f.name == "passed":
-                ok = isinstance(value, bool)
+                if f.name == "measured" and value is None:
+                    value = math.nan
+            elif f.name == "verdict":
+                ok = value in {v.value for v in Verdict}
             elif f.name == "figure":
                 ok = value is None or isinstance(value, str)
             else:
                 ok = isinstance(value, str)
             if not ok:
-                raise DLTheoryError(f"stored claim {show(data.get('name'))}: {f.name} has the wrong type; "
-                                    f"got {show(value)}")
+                raise DLTheoryError(f"stored claim {label}: {f.name} has the wrong type; got {show(value)}")
             kwargs[f.name] = value
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:
+            raise DLTheoryError(f"stored claim {label}: {exc}") from None
+
+
+def legacy_claim(name: str, statistic: str, threshold: str, measured: float, passed: bool, meaning: str,
+                 figure: str | None = None) -> Claim:
+    """A version-0.1 claim (a boolean pass criterion with no δ or SE), while experiments are converted.
+
+    Such a claim has ``kind="legacy"``: the generic power test reports it as not yet a verdict a
+    referee would sign. New code uses :func:`~dltheory.lab.verdicts.decide`.
+    """
+    return Claim(name=name, statistic=statistic, measured=measured, verdict=Verdict.PASS if passed else Verdict.FAIL,
+                 meaning=meaning, criterion=threshold, figure=figure, kind="legacy")
 
 
 @dataclass
@@ -221,19 +284,61 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named experiment: its config class and its ``run`` function."""
+    """A named experiment: its config class and three functions (issue 11).
+
+    ``measure(config, rng) -> DataFrame`` does all the simulation; ``claims(table, config) ->
+    list[Claim]`` and ``figures(table, config) -> dict[str, Figure]`` only read the table, so claims
+    and the power test run on a stored table without re-simulating; the optional ``notes(table,
+    config) -> list[str]`` gives free-text remarks. An experiment not yet converted gives a single
+    ``run(config, rng) -> Outcome`` instead.
+    """
 
     name: str
     pillar: str
     title: str
     description: str
     config_cls: type[ScaledConfig]
-    run: Callable[[Any, np.random.Generator], Outcome]
+    run: Callable[[Any, np.random.Generator], Outcome] | None = None
+    measure: Callable[[Any, np.random.Generator], pd.DataFrame] | None = None
+    claims: Callable[[pd.DataFrame, Any], list[Claim]] | None = None
+    figures: Callable[[pd.DataFrame, Any], dict[str, Any]] | None = None
+    notes: Callable[[pd.DataFrame, Any], list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        three = (self.measure, self.claims, self.figures)
+        if self.run is None and any(f is None for f in three):
+            raise TypeError(f"experiment {self.name!r} needs measure, claims and figures (or a legacy run)")
+        if self.run is not None and any(f is not None for f in three):
+            raise TypeError(f"experiment {self.name!r}: give either run or measure/claims/figures, not both")
+
+    @property
+    def module(self) -> str:
+        """The module that defines the experiment's functions."""
+        fn = self.measure if self.measure is not None else self.run
+        return str(getattr(fn, "__module__", ""))
 
     def config(self, scale: str = "quick", /, **overrides: Any) -> ScaledConfig:
         """Config at ``scale`` with ``overrides`` applied (each checked against its field's constraint)."""
         cfg = self.config_cls.at_scale(scale)
         return cfg.replace(**overrides) if overrides else cfg
+
+    def evaluate(self, table: pd.DataFrame, config: Any) -> Outcome:
+        """Claims, figures and notes of a measured ``table`` (no simulation)."""
+        if self.claims is None or self.figures is None:
+            raise TypeError(f"experiment {self.name!r} has no claims/figures functions")
+        notes = list(self.notes(table, config)) if self.notes is not None else []
+        return Outcome(table=table, figures=self.figures(table, config), claims=list(self.claims(table, config)),
+                       notes=notes)
+
+    def execute(self, config: Any, rng: np.random.Generator) -> Outcome:
+        """Measure (or run) the experiment at ``config`` with ``rng`` and return its :class:`Outcome`."""
+        if self.run is not None:
+            return self.run(config, rng)
+        assert self.measure is not None
+        table = self.measure(config, rng)
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"{self.name}.measure returned {type(table).__name__}, expected a pandas DataFrame")
+        return self.evaluate(table, config)
 
 
 def json_ready(obj: Any) -> Any:

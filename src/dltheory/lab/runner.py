@@ -230,7 +230,7 @@ def execute_task(task: Task, catch_errors: bool = True) -> tuple[dict[str, Any],
     t0 = time.perf_counter()
     files: dict[str, bytes] = {}
     try:
-        outcome = exp.run(task.config, experiment_rng(task.seed, exp.name))
+        outcome = exp.execute(task.config, experiment_rng(task.seed, exp.name))
         if not isinstance(outcome, Outcome):
             raise TypeError(f"{exp.name}.run returned {type(outcome).__name__}, expected Outcome")
         meta["wall_time_s"] = time.perf_counter() - t0

@@ -1,4 +1,8 @@
-"""Verdicts: how a measured statistic becomes PASS, FAIL, INCONCLUSIVE or REPORTED.
+"""Verdicts on claims: how a measured statistic becomes PASS, FAIL, INCONCLUSIVE or REPORTED.
+
+The rule itself is :func:`dltheory.stats.judge` (pure statistics, also used by library code such
+as :mod:`dltheory.nets.compare`); this module turns it into :class:`~dltheory.lab.base.Claim`
+objects and provides the counterfactual of the power test.
 
 Every gated claim compares a measured statistic :math:`\\hat Q` (with standard error SE) with a
 target :math:`Q` (a theory value or a bound) and declares δ, the smallest disagreement the check
@@ -28,12 +32,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import enum
 import math
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+from dltheory.stats import POWER_Z, Verdict, judge, required_se, samples_to_decide
 
 if TYPE_CHECKING:
     from dltheory.lab.base import Claim
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "POWER_Z",
     "Verdict",
+    "count_verdicts",
     "counterfactual",
     "decide",
     "decide_all",
@@ -48,50 +54,13 @@ __all__ = [
     "reported",
     "required_se",
     "samples_to_decide",
+    "summary_line",
     "with_control",
 ]
-
-POWER_Z = 1.645
-"""One-sided normal quantile for 95 % power."""
 
 Kind = Literal["equal", "greater", "less"]
 _KINDS = ("equal", "greater", "less")
 _COUNTERFACTUAL: contextvars.ContextVar[bool] = contextvars.ContextVar("dltheory_counterfactual", default=False)
-
-
-class Verdict(str, enum.Enum):
-    """The four states of a claim. Only PASS, FAIL and INCONCLUSIVE are counted."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    REPORTED = "reported"
-
-    @property
-    def gated(self) -> bool:
-        """True for PASS, FAIL and INCONCLUSIVE (the counted states)."""
-        return self is not Verdict.REPORTED
-
-    @property
-    def decided(self) -> bool:
-        """True for PASS and FAIL."""
-        return self in (Verdict.PASS, Verdict.FAIL)
-
-
-def required_se(delta: float, z_star: float) -> float:
-    """The largest standard error with power to see a disagreement δ at critical value z*.
-
-    ``delta / (z_star + POWER_Z)`` (effective-theory.md §10.1 "Power").
-    """
-    return float(delta) / (float(z_star) + POWER_Z)
-
-
-def samples_to_decide(se: float, delta: float, z_star: float, n: float) -> int:
-    """Sample size that would give power, assuming SE ∝ 1/√n: ``ceil(n (SE / SE_needed)²)``."""
-    need = required_se(delta, z_star)
-    if not (math.isfinite(se) and need > 0 and n > 0):
-        return -1
-    return int(math.ceil(n * (se / need) ** 2))
 
 
 @contextlib.contextmanager
@@ -128,14 +97,6 @@ def _shifted_target(measured: float, target: float, delta: float, kind: str) -> 
     if kind == "greater":
         return measured + delta
     return measured - delta
-
-
-def _power_reason(se: float, delta: float, z_star: float, n: float | None, n_label: str) -> str:
-    need = required_se(delta, z_star)
-    text = f"no power: SE {_fmt(se)} > δ/(z*+1.645) = {_fmt(need)}"
-    if n is not None and n > 0:
-        text += f"; about {samples_to_decide(se, delta, z_star, n)} {n_label} (now {int(n)}) would decide it"
-    return text
 
 
 def decide(
@@ -201,31 +162,8 @@ def decide(
     criterion += f", z* = {z_star:.3g}; power: SE ≤ δ/(z*+1.645), δ = {_fmt(delta)}"
     fields = dict(name=name, statistic=statistic, measured=measured, meaning=meaning, criterion=criterion,
                   target=target, delta=float(delta), se=se, z_star=float(z_star), figure=figure, kind=kind)
-    extra = f"; {reason}" if reason else ""
-    if not converged:
-        return Claim(verdict=Verdict.INCONCLUSIVE, reason=f"not converged{extra}", **fields)
-    if not _finite(measured, se) or se < 0:
-        return Claim(verdict=Verdict.INCONCLUSIVE, reason=f"non-finite statistic or SE{extra}", **fields)
-    powered = se <= required_se(delta, z_star)
-    if kind == "equal":
-        z = abs(measured - target) / se if se > 0 else (0.0 if measured == target else math.inf)
-        if z > z_star:
-            return Claim(verdict=Verdict.FAIL, reason=f"|Q − target| = {_fmt(abs(measured - target))} = {z:.2f} SE "
-                         f"> z*{extra}", **fields)
-    else:
-        effect = measured - target if kind == "greater" else target - measured
-        z = effect / se if se > 0 else (math.inf if effect > 0 else -math.inf)
-        if z > z_star:
-            return Claim(verdict=Verdict.PASS, reason=reason, **fields)
-        if powered:
-            return Claim(verdict=Verdict.FAIL, reason=f"effect {_fmt(effect)} = {z:.2f} SE ≤ z*: no effect of size δ"
-                         f"{extra}", **fields)
-        return Claim(verdict=Verdict.INCONCLUSIVE, reason=_power_reason(se, delta, z_star, n, n_label) + extra,
-                     **fields)
-    if not powered:
-        return Claim(verdict=Verdict.INCONCLUSIVE, reason=_power_reason(se, delta, z_star, n, n_label) + extra,
-                     **fields)
-    return Claim(verdict=Verdict.PASS, reason=reason, **fields)
+    verdict, why = judge(measured, se, target, delta, z_star, kind=kind, converged=converged, n=n, n_label=n_label)
+    return Claim(verdict=verdict, reason="; ".join(r for r in (why, reason) if r), **fields)
 
 
 def decide_all(
@@ -341,3 +279,18 @@ def with_control(main: Claim, control: Claim, *, name: str | None = None, meanin
     reason = "; ".join(r for r in (why, ctl) if r)
     return dataclasses.replace(main, name=name or main.name, meaning=meaning or main.meaning, verdict=verdict,
                                reason=reason, criterion=f"{main.criterion}; and the control must FAIL it")
+
+
+def count_verdicts(claims: Sequence[Claim]) -> dict[Verdict, int]:
+    """Number of claims in each state (REPORTED included, but it is never part of a total)."""
+    counts = dict.fromkeys(Verdict, 0)
+    for claim in claims:
+        counts[claim.verdict] += 1
+    return counts
+
+
+def summary_line(counts: dict[Verdict, int]) -> str:
+    """``"82 PASS · 5 FAIL · 9 INCONCLUSIVE (96 gated claims; 12 reported)"``."""
+    gated = counts[Verdict.PASS] + counts[Verdict.FAIL] + counts[Verdict.INCONCLUSIVE]
+    return (f"{counts[Verdict.PASS]} PASS · {counts[Verdict.FAIL]} FAIL · {counts[Verdict.INCONCLUSIVE]} INCONCLUSIVE "
+            f"({gated} gated claims; {counts[Verdict.REPORTED]} reported)")

@@ -14,6 +14,7 @@ from typing import Any
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim
+from dltheory.lab.verdicts import Verdict, count_verdicts, summary_line
 from dltheory.lab.runner import RunRecord
 from dltheory.lab.store import ResultsStore, env_error, verify_run, write_atomic
 
@@ -113,6 +114,17 @@ class _ClaimRow:
     figure_anchor: str | None
 
 
+_SIZE_WORDS = ("n_", "samples", "seeds", "networks", "runs", "widths", "depth")
+
+
+def _size_rows(config: Any) -> str:
+    """The config entries that say how much was simulated (networks, samples, seeds, widths...)."""
+    if not isinstance(config, dict):
+        return ""
+    keep = [(k, v) for k, v in config.items() if any(w in str(k) for w in _SIZE_WORDS)]
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in keep)
+
+
 def _context(collected: list[tuple[RunRecord, dict[str, bytes]]], title: str) -> dict[str, Any]:
     experiments = []
     summary: list[_ClaimRow] = []
@@ -121,23 +133,28 @@ def _context(collected: list[tuple[RunRecord, dict[str, bytes]]], title: str) ->
         name = rec.name
         rows = [_ClaimRow(claim=c, experiment=name, anchor=f"{name}--claim--{c.name}",
                           figure_anchor=f"{name}--{c.figure}" if c.figure else None) for c in rec.claims]
-        summary.extend(rows)
+        summary.extend(r for r in rows if r.claim.gated)
         figures = []
         for f in rec.figures:
             cited = [r for r in rows if r.claim.figure == f]
             figures.append({"name": f, "anchor": f"{name}--{f}", "src": _figure_data(files, f), "claims": cited})
-        n_pass = sum(r.claim.passed for r in rows)
+        counts = count_verdicts([r.claim for r in rows])
         invalid = m.get("status") == "invalid"
-        experiments.append({**m, "anchor": name, "figure_list": figures, "claim_list": rows,
-                            "ok": rec.ok, "invalid": invalid, "n_pass": n_pass, "n_fail": len(rows) - n_pass,
+        experiments.append({"scale": None, "seed": None, "wall_time_s": None, **m, "anchor": name,
+                            "figure_list": figures, "claim_list": rows,
+                            "ok": rec.ok, "invalid": invalid, "counts": {v.value: n for v, n in counts.items()},
                             "provenance_rows": _provenance_rows(m), "config_rows": _config_rows(m.get("config")),
+                            "size": _size_rows(m.get("config")),
                             "notes": rec.notes, "description": m.get("description", ""),
                             "title": m.get("title", name), "pillar": m.get("pillar", "")})
-    n_pass = sum(r.claim.passed for r in summary)
+    counts = count_verdicts([r.claim for r in summary])
+    rank = {Verdict.FAIL: 0, Verdict.INCONCLUSIVE: 1}
+    problems = sorted((r for r in summary if r.claim.verdict in rank), key=lambda r: rank[r.claim.verdict])
     errors = [e["name"] for e in experiments if not e["ok"] and not e["invalid"]]
     invalid = [e["name"] for e in experiments if e["invalid"]]
     hosts = sorted({str((e.get("machine") or {}).get("hostname", "?")) for e in experiments})
     seeds = sorted({str(e.get("seed")) for e in experiments})
+    scales = sorted({str(e.get("scale")) for e in experiments if e.get("scale")})
     versions = experiments[0].get("versions") or {} if experiments else {}
     wall = sum(float(e.get("wall_time_s") or 0.0) for e in experiments)
     return {
@@ -145,11 +162,15 @@ def _context(collected: list[tuple[RunRecord, dict[str, bytes]]], title: str) ->
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "experiments": experiments,
         "summary": summary,
-        "n_pass": n_pass,
-        "n_fail": len(summary) - n_pass,
+        "problems": problems,
+        "counts": {v.value: n for v, n in counts.items()},
+        "summary_line": summary_line(count_verdicts([c for rec, _ in collected for c in rec.claims])),
         "errors": errors,
         "invalid": invalid,
-        "overview": [("machines", ", ".join(hosts)), ("seeds", ", ".join(seeds)),
+        "scales": scales,
+        "overview": [("scale", ", ".join(scales) + (" (mixed: compare experiments with care)" if len(scales) > 1
+                                                    else "")),
+                     ("seeds", ", ".join(seeds)), ("machines", ", ".join(hosts)),
                      ("total wall time", f"{wall:.1f} s (sum over experiments)"),
                      ("versions", " · ".join(f"{k} {v}" for k, v in versions.items()))],
     }
