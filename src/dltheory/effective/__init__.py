@@ -27,6 +27,7 @@ from dltheory.effective.kernels import (
     ntk_recursion,
     ntk_recursion_single,
 )
+from dltheory.effective.network_kernels import network_ntk_recursion
 from dltheory.effective.four_point import (
     FourPointSingle,
     exact_fourth_moment,
@@ -89,6 +90,7 @@ __all__ = [
     "kernel_recursion_single",
     "ntk_recursion",
     "ntk_recursion_single",
+    "network_ntk_recursion",
     "FourPointSingle",
     "exact_fourth_moment",
     "four_point_single",

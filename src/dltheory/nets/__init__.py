@@ -5,6 +5,7 @@
 - :mod:`~dltheory.nets.estimators` — means, SEs and jackknifed cumulants (§10.1)
 - :mod:`~dltheory.nets.training` — vmapped ensemble training (torch.func), sequential baseline
 - :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp`` (§6.1)
+- :mod:`~dltheory.nets.compare` — your own ``nn.Module`` against the infinite-width theory
 """
 
 from dltheory.nets.activations import (
@@ -13,6 +14,17 @@ from dltheory.nets.activations import (
     TorchActivation,
     resolve_torch_activation,
     torch_activation,
+)
+from dltheory.nets.compare import (
+    Architecture,
+    LayerSpec,
+    TheoryComparison,
+    WidthSweep,
+    activation_name,
+    compare_to_theory,
+    fit_inverse_width,
+    parse_architecture,
+    width_sweep,
 )
 from dltheory.nets.estimators import (
     estimate_excess_kurtosis,
@@ -43,6 +55,15 @@ from dltheory.nets.training import (
 )
 
 __all__ = [
+    "Architecture",
+    "LayerSpec",
+    "TheoryComparison",
+    "WidthSweep",
+    "activation_name",
+    "compare_to_theory",
+    "fit_inverse_width",
+    "parse_architecture",
+    "width_sweep",
     "sample_residual_mlps",
     "EnsembleTrainResult",
     "ensemble_forward",
