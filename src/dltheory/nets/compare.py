@@ -346,6 +346,11 @@ def _trace(model: nn.Module, x: Tensor) -> tuple[list[tuple[str, nn.Module, Tens
     try:
         with torch.no_grad():
             out = model(x)
+    except DLTheoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — the user's forward: report it as bad input
+        raise DLTheoryError(f"the model's forward failed on inputs of shape {tuple(x.shape)} "
+                            f"({type(exc).__name__}: {exc}); expected an MLP mapping (P, n0) -> (P, n_out)") from exc
     finally:
         for h in handles:
             h.remove()
@@ -433,7 +438,8 @@ def _parse_traced(model: nn.Module, x: Tensor, override: _Act | None) -> _Parsed
                     act = _functional_link(inp, specs[-1]["out"], override, tol)
                     if act is None:
                         raise DLTheoryError(f"the input of {name!r} is not an elementwise registry activation of the "
-                                            f"previous layer's output; use activation modules or pass activation=")
+                                            "previous layer's output (a functional activation after a residual sum "
+                                            "is not recognized); use activation modules or pass activation=")
                     resolve_previous(specs[-1]["out"], f"before {name!r}")
             specs.append({"name": name, "module": module, "out": out, "act": act, "gamma": 0.0})
             pending = None
@@ -446,6 +452,8 @@ def _parse_traced(model: nn.Module, x: Tensor, override: _Act | None) -> _Parsed
                 raise DLTheoryError(f"module {name!r} runs before the first nn.Linear; the first layer must be "
                                     "nn.Linear acting on the input")
             if pending is not None:
+                for p_name, p_mod, p_in, p_out in (pending, (name, module, inp, out)):
+                    _act_from_module(p_mod, override, p_in, p_out, tol, p_name)  # names an unsupported module
                 raise DLTheoryError(f"two activations in a row ({pending[0]!r}, {name!r}) are not supported")
             pending = (name, module, inp, out)  # a hidden activation if a Linear follows, else trailing
     if not specs:
@@ -463,13 +471,13 @@ def _parse_traced(model: nn.Module, x: Tensor, override: _Act | None) -> _Parsed
         trailing = p_mod
         resolve_previous(p_in, f"before {p_name!r}")
     else:
-        z_prev = zs[-1] if zs else None
-        if _residual(output, specs[-1]["out"], z_prev, tol) is None:
+        z_last = output
+        if _residual(output, specs[-1]["out"], zs[-1] if zs else None, tol) is None:
             act = _functional_link(output, specs[-1]["out"], None, tol)  # e.g. torch.sigmoid(self.out(h))
             if act is not None:
                 trailing = act.torch.fn
-                output = specs[-1]["out"]
-        resolve_previous(output, "at the model output")
+                z_last = specs[-1]["out"]
+        resolve_previous(z_last, "at the model output")
     layers = []
     for k, s in enumerate(specs):
         lin = s["module"]
