@@ -71,7 +71,9 @@ def plot_comparison(result: TheoryComparison, path: str | None = None):
         axz.set_xlabel("layer ℓ")
         axz.set_ylabel("z = (mean − theory)/SE")
         axz.set_title(f"filled: exact at any width (±z* = {zs:.2f}); open: O(1/n)", fontsize=9)
-    fig.suptitle(f"{result.architecture.layers[-1].name or 'model'}: verdict {result.verdict}", fontsize=10)
+    widths = sorted({layer.width for layer in result.architecture.layers})
+    fig.suptitle(f"{depth}-layer network (widths {', '.join(map(str, widths))}), {result.n_networks} networks: "
+                 f"verdict {result.verdict} (exact rows, δ = {result.delta:g})", fontsize=10)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
@@ -118,7 +120,8 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
             dev = np.array([s["rel_deviation"][ell] for s in stats])
             se = np.array([s["se"][ell] for s in stats])
             color = cmap(ell / max(depth - 1, 1))
-            ax.errorbar(inv, dev, yerr=2 * se, fmt="o", ms=4, color=color, label=f"ℓ = {ell + 1}")
+            shift = (ell - (depth - 1) / 2) * 0.006 * inv.max()  # side by side, not on top of each other
+            ax.errorbar(inv + shift, dev, yerr=2 * se, fmt="o", ms=4, color=color, label=f"ℓ = {ell + 1}")
             if np.all(se > 0):
                 fit = fit_inverse_width(sweep.widths, dev, se, sweep.order)
                 curve = fit["d0"] + sum(fit[f"d{j + 1}"] * grid ** (j + 1) for j in range(sweep.order))
@@ -128,7 +131,8 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
         ax.set_ylabel(f"(mean − theory) / theory, {entries} entries")
         ax.set_title(_LABELS.get(q, q))
         ax.legend(fontsize=8)
-    fig.suptitle(f"widths {', '.join(map(str, sweep.widths))}: verdict {sweep.verdict}", fontsize=10)
+    fig.suptitle(f"widths {', '.join(map(str, sweep.widths))}: fits D_0 + D_1/n" + (" + D_2/n²" if sweep.order == 2 else "")
+                 + f"; verdict {sweep.verdict} (D_0 = 0 per entry)", fontsize=10)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
