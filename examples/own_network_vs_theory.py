@@ -18,7 +18,6 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 

@@ -276,7 +276,8 @@ class Architecture:
             act = "" if layer.activation is None else f", σ={layer.activation}"
             res = f", γ={layer.gamma:g}" if layer.gamma else ""
             bias = "" if layer.bias else ", no bias"
-            lines.append(f"ℓ={layer.index} {layer.name or '<model>'}: {layer.fan_in} -> {layer.width}{act}{res}{bias}")
+            name = layer.name or "<model>"
+            lines.append(f"ℓ={layer.index} {name}: {layer.fan_in} -> {layer.width}{act}{res}{bias}")
         if self.trailing_activation is not None:
             lines.append(f"output activation {self.trailing_activation} (not compared: the layers' preactivations are)")
         return "\n".join(lines)
@@ -516,7 +517,8 @@ def parse_architecture(model: nn.Module, x: np.ndarray | Tensor,
     Parameters
     ----------
     model : nn.Module
-        An MLP (``nn.Linear`` + elementwise activations) or a residual MLP (see the module docstring).
+        An MLP (``nn.Linear`` + elementwise activations) or a residual MLP (see the module docstring);
+        traced in eval mode, its train/eval mode is restored afterwards.
     x : array or Tensor, shape (P, n0)
         Inputs for the trace.
     activation : str or callable, optional
@@ -532,9 +534,13 @@ def parse_architecture(model: nn.Module, x: np.ndarray | Tensor,
     DLTheoryError
         Unsupported layers or links (the message names the module).
     """
+    was_training = getattr(model, "training", False)
     model, dtype, device = _prepare_model(model)
-    xt = torch.as_tensor(_as_inputs(x), dtype=dtype, device=device)
-    return _parse(model, xt, _override_act(activation)).arch
+    try:
+        xt = torch.as_tensor(_as_inputs(x), dtype=dtype, device=device)
+        return _parse(model, xt, _override_act(activation)).arch
+    finally:
+        model.train(was_training)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -840,13 +846,17 @@ class TheoryComparison:
         exact = t[t.expectation == "exact"]
         diag = t[t.expectation != "exact"]
         fin = exact[np.isfinite(exact.z)]
+        under = int((exact.verdict == "UNDERPOWERED").sum())
         lines = [self.architecture.describe(),
                  f"{self.n_networks} networks, {len(t)} entries; C_W from {', '.join(sorted(set(self.cw_source)))}",
                  f"exact rows: {len(exact)}, max |z| = {float(np.abs(fin.z).max()) if len(fin) else 0.0:.2f} "
-                 f"(z* = {zs:.2f}, δ = {self.delta:g}) -> {self.verdict}"]
+                 f"(z* = {zs:.2f}, δ = {self.delta:g}) -> {self.verdict}"
+                 + (f"; {under} underpowered (need (z* + 1.645)·SE ≤ δ: more networks, wider layers or a "
+                    "larger δ)" if under else "")]
         if len(diag):
-            lines.append(f"O(1/n) rows (diagnostic at one width): {len(diag)}, max |z| = {float(np.abs(diag.z).max()):.2f},"
-                         f" max |rel. deviation| = {float(np.abs(diag.rel_deviation).max()):.3g}")
+            lines.append(f"O(1/n) rows (diagnostic at one width): {len(diag)}, "
+                         f"max |z| = {float(np.abs(diag.z).max()):.2f}, "
+                         f"max |rel. deviation| = {float(np.abs(diag.rel_deviation).max()):.3g}")
         return "\n".join(lines)
 
 
@@ -961,7 +971,8 @@ def compare_to_theory(
     family_error : float
         Family-wise error for the Bonferroni z* (§10.1).
     chunk_size : int, optional
-        Networks processed together (default: ~64 MB of NTK Jacobians).
+        Networks processed together (default: about 64 MB of parameters, activations and NTK
+        Jacobians per chunk).
     order : int
         Gauss–Hermite nodes per dimension for activations without a closed form.
     n_threads : int or None
@@ -1035,8 +1046,11 @@ def compare_to_theory(
                     ntk_out = np.empty_like(kern_out) if ntk else None
                     cw_hat = np.empty((s_total, depth))
                     cb_hat = np.full((s_total, depth), np.nan)
-                    if chunk_size is None:
-                        per_net = 8 * len(xs) * max(s.width for s in arch.layers) ** 2 * (2 if ntk else 0) + 1
+                    if chunk_size is None:  # ~64 MB per chunk: parameters, activations, NTK Jacobians
+                        n_max = max(s.width for s in arch.layers)
+                        per_net = 8 * (sum(s.width * s.fan_in for s in arch.layers)
+                                       + 4 * len(xs) * sum(s.width for s in arch.layers)
+                                       + (3 * len(xs) * n_max**2 if ntk else 0))
                         chunk = chunk_size = int(max(1, min(256, 64 * 2**20 // per_net)))
                     weights_k, biases_k, out = parsed.weights, parsed.biases, parsed.output
                 else:
@@ -1135,8 +1149,8 @@ def compare_to_theory(
         architecture=arch, x=xs, seeds=seed_list, kernel=kern_out, ntk=ntk_out, kernel_theory=k_th,
         ntk_theory=t_th, kernel_replicates=k_rep, ntk_replicates=n_rep, cw=np.asarray(cw_use, dtype=float),
         cb=np.asarray(cb_use, dtype=float), cw_measured=cw_m, cw_measured_se=cw_se, cb_measured=cb_m,
-        cb_measured_se=cb_se, cw_source=tuple(src_w), cb_source=tuple(src_b), lambda_b=lb_eff, lambda_w=lws, delta=float(delta),
-        family_error=float(family_error),
+        cb_measured_se=cb_se, cw_source=tuple(src_w), cb_source=tuple(src_b), lambda_b=lb_eff, lambda_w=lws,
+        delta=float(delta), family_error=float(family_error),
     )
 
 

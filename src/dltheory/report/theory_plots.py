@@ -131,8 +131,9 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
         ax.set_ylabel(f"(mean − theory) / theory, {entries} entries")
         ax.set_title(_LABELS.get(q, q))
         ax.legend(fontsize=8)
-    fig.suptitle(f"widths {', '.join(map(str, sweep.widths))}: fits D_0 + D_1/n" + (" + D_2/n²" if sweep.order == 2 else "")
-                 + f"; verdict {sweep.verdict} (D_0 = 0 per entry)", fontsize=10)
+    model = "D_0 + D_1/n" + (" + D_2/n²" if sweep.order == 2 else "")
+    fig.suptitle(f"widths {', '.join(map(str, sweep.widths))}: fits {model}; verdict {sweep.verdict} "
+                 "(D_0 = 0 per entry)", fontsize=10)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
