@@ -622,7 +622,7 @@ def _bonferroni(m: int, family_error: float) -> float:
     return float(stats.norm.ppf(1.0 - family_error / (2.0 * max(int(m), 1))))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TheoryComparison:
     """Empirical kernel/NTK of an ensemble of your networks against the infinite-width theory.
 
@@ -963,7 +963,9 @@ def compare_to_theory(
     activation : str or callable, optional
         Hidden activation override (registry name or NumPy function), checked against the model.
     lambda_b, lambda_w : float or sequence of L floats
-        NTK learning-rate tensor (§6.1): λ_b on biases, λ_W/n_{ℓ-1} on weights.
+        NTK learning-rate tensor (§6.1): λ_b on biases, λ_W/n_{ℓ-1} on weights (the book's
+        width-independent normalization). Plain SGD with one learning rate η on every parameter is
+        ``lambda_b=η``, ``lambda_w=[η·n_0, ..., η·n_{L-1}]``.
     ntk : bool
         Also compute the NTK (cost O(L² P n³) per network).
     delta : float
@@ -1199,7 +1201,7 @@ def fit_inverse_width(widths: Sequence[float], values: Sequence[float], se: Sequ
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WidthSweep:
     """Comparisons of one architecture at several widths (see :func:`width_sweep`).
 
