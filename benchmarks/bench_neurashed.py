@@ -20,9 +20,9 @@ import tracemalloc
 import numpy as np
 import scipy.sparse as sp
 
+from dltheory.nets.threads import limit_threads
 from dltheory.neurashed import GradRule, init_theta, make_task, semantic_tree
 from dltheory.neurashed.fast import build_cache, grad_steps
-from dltheory.neurashed.training import single_threaded_blas
 
 
 def loop_baseline(graph):
@@ -119,7 +119,7 @@ def bench(name, task, n_fast, n_general, n_loop, rng, repeats=3):
 
 
 def main():
-    with single_threaded_blas():
+    with limit_threads(torch_threads=None, blas_threads=1):
         rng = np.random.default_rng(0)
         task = make_task(semantic_tree(rng=rng), r=2, kappa=0.05, label_noise=0.2, rng=rng)
         bench("default IR graph", task, 20_000, 2_000, 200, rng)

@@ -23,13 +23,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig  # noqa: E402
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig  # noqa: E402
+from dltheory.lab.verdicts import reported  # noqa: E402
+from dltheory.lab.constraints import Int, declare  # noqa: E402
 
 
 @dataclass(frozen=True)
 class TrainConfig(ScaledConfig):
-    steps: int = 150
-    width: int = 32
+    steps: int = declare(150, Int(1, 10_000))
+    width: int = declare(32, Int(1, 4096))
 
 
 def train_digits(config: TrainConfig, rng: np.random.Generator) -> Outcome:
@@ -55,7 +57,7 @@ def train_digits(config: TrainConfig, rng: np.random.Generator) -> Outcome:
         opt.step()
     acc = float((model(x[te]).argmax(1) == y[te]).float().mean())
     return Outcome(table=pd.DataFrame({"loss": [float(loss.detach())], "test_acc": [acc]}),
-                   claims=[Claim("learns", "test accuracy", ">= 0.8", acc, acc >= 0.8, "the MLP learns digits")])
+                   claims=[reported("test-acc", "test accuracy", acc, meaning="the MLP learns digits")])
 
 
 EXPERIMENT = Experiment("bench-train", "effective", "bench", "64 small trainings", TrainConfig, train_digits)

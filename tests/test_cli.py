@@ -31,6 +31,9 @@ def test_list_names_every_experiment():
         ["run", "criticality", "--seed", "-1"],
         ["run", "criticality", "--set", "nonsense"],
         ["run", "criticality", "--set", "no_such_field=1"],
+        ["run", "criticality", "--set", "scale=full"],
+        ["run", "criticality", "--set", "self=1"],
+        ["run", "criticality", "--set", "law_depth=100000000"],
         ["criticality", "not-an-activation"],
         ["kernel", "--depth", "0"],
         ["kernel", "--cw", "-1"],
@@ -45,6 +48,8 @@ def test_bad_input_exits_2_without_traceback(args):
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert "Traceback" not in out.stderr + out.stdout
     assert out.stderr.strip()
+    if "--set" in args:  # a config error is one line, however narrow the terminal
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
 def test_criticality_prints_gelu_constants():

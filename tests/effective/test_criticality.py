@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from dltheory.activations import ACTIVATION_NAMES, get_activation
 from dltheory.effective import (
-    ACTIVATION_NAMES,
     CLASS_NAMES,
     critical_point,
     fixed_points,
-    get_activation,
     kernel_recursion_single,
     single_moments,
     susceptibilities,
@@ -32,7 +31,18 @@ def test_every_builtin_is_classified():
     assert set(EXPECTED_CLASS) == set(ACTIVATION_NAMES)
     for name, cls in EXPECTED_CLASS.items():
         assert universality_class(name).name == cls, name
+        assert get_activation(name).universality == cls, name  # the registry's class metadata
         assert cls in CLASS_NAMES
+
+
+@pytest.mark.parametrize(("name", "base"), [("relu*sqrt2", "relu"), ("tanh*2", "tanh"), ("gelu*0.5", "gelu")])
+def test_gain_keeps_class_and_divides_critical_cw(name, base):
+    """g·σ has the class of σ and critical (C_b, C_W/g²) (§4.1: χ's scale with C_W g²)."""
+    cp, cp0 = critical_point(name), critical_point(base)
+    g2 = get_activation(name).gain ** 2
+    assert cp.universality_class == cp0.universality_class == get_activation(name).universality
+    assert cp.cw * g2 == pytest.approx(cp0.cw, rel=1e-9)
+    assert cp.cb == pytest.approx(cp0.cb, rel=1e-8, abs=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ def test_d11_symmetries_and_inverse_free_equals_inverse_form():
 
 def test_mc_two_input_vertex_exact_at_layer_two():
     """V^{(2)}_{(ab)(cd)} is exact at any width (§6.4): six components vs Monte Carlo."""
-    from dltheory.nets.estimators import jackknife
+    from dltheory.stats import jackknife
     from dltheory.nets.random_mlp import sample_random_mlps
 
     x = np.array([[1.0, 1.0, 1.0, 1.0], [1.0, -0.5, 0.3, 1.2]])
@@ -119,7 +119,7 @@ def test_mc_two_input_vertex_exact_at_layer_two():
 
 
 def test_mc_relu_exact_fourth_moment():
-    from dltheory.nets.estimators import jackknife
+    from dltheory.stats import jackknife
     from dltheory.nets.random_mlp import sample_random_mlps
 
     n, depth = 8, 3
@@ -134,7 +134,7 @@ def test_mc_relu_exact_fourth_moment():
 @pytest.mark.parametrize("act, cb, cw", [("relu", 0.0, 2.0), ("tanh", 0.3, 1.5)])
 def test_mc_two_input_nlo_metric_extrapolated(act, cb, cw):
     """G^{1}_{ab} (two inputs, ℓ = 4) against n(E z_a z_b − K_ab) extrapolated as Y0 + Y1/n (§10.1(b), M5)."""
-    from dltheory.nets.estimators import mean_and_se
+    from dltheory.stats import mean_and_se
     from dltheory.nets.residual_mlp import sample_residual_mlps
 
     x = np.array([[1.0, 1.0, 1.0, 1.0], [1.0, -0.5, 0.3, 1.2]])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
+from dltheory.activations import get_activation
 from dltheory.effective import (
     expect_pair,
     expect_pair_with_error,
@@ -16,7 +17,6 @@ from dltheory.effective import (
     g_prime,
     g_second,
     gauss_hermite,
-    get_activation,
     pair_expectations,
     single_moments,
 )

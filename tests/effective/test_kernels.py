@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from dltheory.activations import get_activation
 from dltheory.effective import (
-    get_activation,
     kernel_recursion,
     kernel_recursion_single,
     ntk_recursion,

@@ -76,7 +76,8 @@ def test_finite_width_summary_relu_is_nu_r():
 @pytest.mark.slow
 def test_mc_extrapolated_tensors_tanh_layer_four():
     """§6.4 transport terms (ℓ = 4, tanh (0.3, 1.5)): A, B, D, F, H^{1} vs Y0 of Y(n) = Y0 + Y1/n (§10.1(b))."""
-    from dltheory.nets.estimators import estimate_ntk_fluctuations, mean_and_se
+    from dltheory.nets.estimators import estimate_ntk_fluctuations
+    from dltheory.stats import mean_and_se
     from dltheory.nets.ntk import ntk_forward_equation
 
     depth, cb, cw = 4, 0.3, 1.5

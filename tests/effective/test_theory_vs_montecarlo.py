@@ -51,7 +51,7 @@ def test_detects_a_wrong_theory():
 
 @pytest.mark.slow
 def test_tanh_deep_kernel_extrapolates_to_theory():
-    from dltheory.experiments.kernel_propagation import extrapolate
+    from dltheory.stats import fit_inverse_width
 
     widths = np.array([32.0, 64.0, 128.0, 256.0])
     means, ses = [], []
@@ -60,6 +60,6 @@ def test_tanh_deep_kernel_extrapolates_to_theory():
         m, s = estimate_kernel(st)
         means.append(m)
         ses.append(s)
-    y0, se0, _ = extrapolate(widths, np.array(means), np.array(ses))
+    y0, se0, *_ = fit_inverse_width(widths, np.array(means), np.array(ses))
     th = kernel_recursion(X, 10, "tanh", 0.0, 1.0)
     assert np.all(np.abs(y0 - th) <= 4.5 * se0)

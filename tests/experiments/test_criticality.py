@@ -6,7 +6,7 @@ from dltheory.experiments import get_experiment
 def test_criticality_claims_pass_and_table_is_complete(rng):
     exp = get_experiment("criticality")
     cfg = exp.config("quick", activations=("relu", "tanh", "gelu", "swish", "sigmoid"), law_depth=200)
-    out = exp.run(cfg, rng)
+    out = exp.execute(cfg, rng)
     claims = {c.name: c for c in out.claims}
     assert {"relu-critical-constants", "gelu-critical-constants", "swish-critical-constants"} <= set(claims)
     assert claims["gelu-critical-constants"].measured < 1e-6 and claims["gelu-critical-constants"].passed

@@ -10,7 +10,7 @@ def test_inverse_ising_recovery_tiny():
     exp = get_experiment("inverse-ising-recovery")
     cfg = exp.config("quick", sizes=(20,), kinds=("spin-glass", "sparse"), sample_sizes=(1000, 4000),
                      n_chains=200, burn_in=100, thin=2, enum_size=10, n_enum_instances=2)
-    out = exp.run(cfg, np.random.default_rng(0))
+    out = exp.execute(cfg, np.random.default_rng(0))
     assert isinstance(out, Outcome)
     names = {c.name for c in out.claims}
     assert names == {"plm-rate-spin-glass", "plm-rate-sparse", "bp-entropy-tree", "bp-entropy-loopy"}

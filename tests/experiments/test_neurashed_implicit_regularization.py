@@ -8,7 +8,7 @@ from dltheory.experiments.neurashed_implicit_regularization import EXPERIMENT
 
 def test_runs_small():
     cfg = EXPERIMENT.config("quick", steps=2000, checkpoint_every=500, n_per_class=15, n_seeds=2)
-    out = EXPERIMENT.run(cfg, np.random.default_rng(0))
+    out = EXPERIMENT.execute(cfg, np.random.default_rng(0))
     names = {c.name for c in out.claims}
     assert names == {"ir1-clean-first", "ir2-memorization", "ir3-benign", "ir4-noisy-keep-idio", "ir5-clean-idio-decay"}
     assert all(np.isfinite(c.measured) for c in out.claims)

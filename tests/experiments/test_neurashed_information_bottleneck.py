@@ -7,7 +7,7 @@ from dltheory.experiments.neurashed_information_bottleneck import EXPERIMENT, co
 
 def test_runs_small():
     cfg = EXPERIMENT.config("quick", steps=3000, checkpoint_every=1000, n_per_class=15, n_seeds=1, pure_tree_seeds=1)
-    out = EXPERIMENT.run(cfg, np.random.default_rng(0))
+    out = EXPERIMENT.execute(cfg, np.random.default_rng(0))
     assert {c.name for c in out.claims} >= {"ib-compression-phase", "ib-rise", "ib-fall"}
     assert all(np.isfinite(c.measured) for c in out.claims)
     assert set(out.table.config) == {"IB", "pure-tree-noisy"} and set(out.table.level) == {0, 1, 2, 3}

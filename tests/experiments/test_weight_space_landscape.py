@@ -12,7 +12,7 @@ def test_weight_space_landscape_tiny(tmp_path):
                      n_runs=6, samples_per_run=40, epochs_deep=4, epochs_shallow=4, refs_per_group=1,
                      x_max=1.0, x_step=0.25, tap_starts=10, plm_maxiter=30, model_sweeps=2, bp_max_sweeps=100,
                      ensemble_dir=str(tmp_path / "store"))
-    out = exp.run(cfg, np.random.default_rng(0))
+    out = exp.execute(cfg, np.random.default_rng(0))
     assert isinstance(out, Outcome)
     names = {c.name for c in out.claims}
     for g in cfg.gauges:

@@ -12,26 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Claim, Experiment, ScaledConfig
+from dltheory.lab.constraints import Float, Int, declare
 from dltheory.lab.executors import map_tasks
+from dltheory.lab.verdicts import decide
 
 
 @dataclass(frozen=True)
 class ToySleepConfig(ScaledConfig):
-    n: int = 400
-    n_chunks: int = 4
-    sleep_s: float = 0.5
+    n: int = declare(400, Int(2, 100_000))
+    n_chunks: int = declare(4, Int(1, 64))
+    sleep_s: float = declare(0.5, Float(0, 30))
 
     @classmethod
     def quick(cls):
         return cls()
-
-    def validate(self):
-        if self.n < 2 or self.n_chunks < 1:
-            raise DLTheoryError(f"n must be >= 2 and n_chunks >= 1; got {self.n}, {self.n_chunks}")
-        if not 0 <= self.sleep_s <= 30:
-            raise DLTheoryError(f"sleep_s must be in [0, 30]; got {self.sleep_s}")
 
 
 def chunk_mean(item: tuple[int, int, float]) -> tuple[float, float]:
@@ -42,31 +37,37 @@ def chunk_mean(item: tuple[int, int, float]) -> tuple[float, float]:
     return float(x.mean()), float((x**2).sum())
 
 
-def toy_sleep_run(config: ToySleepConfig, rng: np.random.Generator) -> Outcome:
-    import matplotlib.pyplot as plt
-
+def toy_sleep_measure(config: ToySleepConfig, rng: np.random.Generator) -> pd.DataFrame:
     seeds = rng.integers(0, 2**31, size=config.n_chunks)
     items = [(config.n, int(s), config.sleep_s / config.n_chunks) for s in seeds]
     parts = map_tasks(chunk_mean, items, description="toy chunks")
-    means = np.array([p[0] for p in parts])
-    z = abs(means.mean()) / (1 / np.sqrt(config.n * config.n_chunks))
+    return pd.DataFrame({"chunk": np.arange(config.n_chunks), "mean": [p[0] for p in parts]})
+
+
+def toy_sleep_claims(table: pd.DataFrame, config: ToySleepConfig) -> list[Claim]:
+    se = 1 / np.sqrt(config.n * config.n_chunks)
+    return [decide("mean-zero", "mean of all draws", float(table["mean"].mean()), target=0.0, delta=1.0, se=se,
+                   z_star=4.4, meaning="the mean is consistent with 0", figure="chunk_means")]
+
+
+def toy_sleep_figures(table: pd.DataFrame, config: ToySleepConfig) -> dict:
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(3, 2))
-    ax.plot(means, "o")
-    return Outcome(
-        table=pd.DataFrame({"chunk": np.arange(config.n_chunks), "mean": means}),
-        figures={"chunk_means": fig},
-        claims=[Claim("mean-zero", "|mean|/SE", "<= 4.4", z, z <= 4.4, "the mean is consistent with 0", "chunk_means")],
-    )
+    ax.plot(table["mean"], "o")
+    return {"chunk_means": fig}
 
 
-def toy_broken_run(config: ToySleepConfig, rng: np.random.Generator) -> Outcome:
+def toy_broken_measure(config: ToySleepConfig, rng: np.random.Generator) -> pd.DataFrame:
     raise RuntimeError("toy failure")
 
 
 EXPERIMENTS = [
     Experiment(name=f"toy-{c}", pillar="effective", title=f"Toy {c}", description="A quick toy for tests.",
-               config_cls=ToySleepConfig, run=toy_sleep_run)
+               config_cls=ToySleepConfig, measure=toy_sleep_measure, claims=toy_sleep_claims,
+               figures=toy_sleep_figures)
     for c in "abcdef"
 ]
 BROKEN = Experiment(name="toy-broken", pillar="effective", title="Broken toy", description="Always fails.",
-                    config_cls=ToySleepConfig, run=toy_broken_run)
+                    config_cls=ToySleepConfig, measure=toy_broken_measure, claims=toy_sleep_claims,
+                    figures=toy_sleep_figures)

@@ -110,3 +110,108 @@ def test_dask_local_cluster_gives_the_same_results_as_serial(tmp_path):
     assert all(pid != os.getpid() and worker and inner == "SerialExecutor" for pid, worker, inner, *_ in info)
     assert [r.meta["executor"] for r in dask] == ["dask"] * 3
     assert [r.claims for r in dask] == [r.claims for r in serial]
+
+
+# -- connecting to a Dask scheduler with a deadline (issue 13 item 7) --------------------------------------
+def _listener(speaks_first: bytes | None):
+    """A TCP service on 127.0.0.1 that accepts and then stays silent, or sends ``speaks_first`` bytes."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if speaks_first is not None:
+                conn.sendall(speaks_first)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+
+def _connect_error(address, timeout):
+    import time
+
+    import distributed  # noqa: F401 - imported before timing: the import is not the connection
+
+    from dltheory.lab.executors import DaskExecutor
+
+    t0 = time.monotonic()
+    with pytest.raises(DLTheoryError) as info:
+        DaskExecutor(scheduler=address, timeout=timeout)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"cannot connect to the Dask scheduler at {address}")
+    return message, time.monotonic() - t0
+
+
+def test_a_silent_listener_is_a_one_line_error_within_the_timeout():
+    server, address = _listener(None)
+    try:
+        message, elapsed = _connect_error(address, 2.0)
+    finally:
+        server.close()
+    assert "no Dask handshake within 2 s" in message
+    assert 1.9 <= elapsed <= 4.0, elapsed  # the deadline, not Dask's retries
+
+
+@pytest.mark.parametrize("garbage", [b"\xff" * 64, b"HTTP/1.1 400 Bad Request\r\n\r\n", b"\x00" * 7 + b"\xc0" + b"x" * 32],
+                         ids=["ff-bytes", "http", "huge-frame-size"])
+def test_a_service_that_speaks_first_is_a_one_line_error(garbage):
+    server, address = _listener(garbage)
+    try:
+        message, elapsed = _connect_error(address, 2.0)
+    finally:
+        server.close()
+    assert "not a Dask scheduler" in message or "no Dask handshake" in message
+    assert elapsed <= 4.0
+
+
+@pytest.mark.parametrize("address", ["nonsense://x", "http://127.0.0.1:8786", "tcp://", "ucx://h:1", "tcp://a b:1",
+                                     "127.0.0.1:8786"])
+def test_only_tcp_tls_and_inproc_schemes_are_accepted_before_any_connection(address, monkeypatch):
+    import time
+
+    import distributed.comm
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(distributed.comm, "connect", no_connection)
+    t0 = time.monotonic()
+    with pytest.raises(DLTheoryError, match=r"--scheduler must be a tcp://, tls://, inproc:// address"):
+        make_executor("dask", scheduler=address)
+    assert time.monotonic() - t0 < 0.5
+    with pytest.raises(DLTheoryError, match="connect-timeout"):
+        make_executor("dask", connect_timeout=0)
+    with pytest.raises(DLTheoryError, match="only applies to --executor dask"):
+        make_executor("local", connect_timeout=5)
+
+
+def test_cli_connect_timeout_bounds_the_wait_on_a_silent_scheduler(tmp_path):
+    import subprocess
+    import time
+
+    server, address = _listener(None)
+    env = {**os.environ, "DLTHEORY_EXTRA_EXPERIMENTS": "tests.experiments.toys"}
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "dltheory.cli", "run", "toy-a", "--out", str(tmp_path / "r"),
+                              "--executor", "dask", "--scheduler", address, "--connect-timeout", "2"],
+                             capture_output=True, text=True, timeout=120, env=env, cwd=root)
+        elapsed = time.monotonic() - t0
+    finally:
+        server.close()
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no Dask handshake within 2 s" in lines[0] and "Traceback" not in out.stderr
+    assert elapsed < 60  # import + 2 s deadline; hung for > 10 minutes before
+    assert not (tmp_path / "r").exists()  # nothing written

@@ -30,6 +30,32 @@ def test_key_depends_on_every_part_of_the_identity():
     assert cv.startswith("0.1.0+") and len(cv.split("+")[1]) == 12
 
 
+def test_task_key_covers_the_whole_library(tmp_path):
+    """Editing a function in dltheory/effective/ (in a copy of the package) changes kernel-propagation's key."""
+    import shutil
+
+    import dltheory
+
+    task = make_task("kernel-propagation")
+    copy = tmp_path / "dltheory"
+    shutil.copytree(Path(dltheory.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def key_with(package_dir):
+        return task_key(task.experiment.name, task.config.to_dict(), code_version(task.experiment, package_dir),
+                        task.seed)
+
+    assert key_with(copy) == task.key  # an unedited copy hashes like the installed package
+    target = copy / "effective" / "kernels.py"
+    source = target.read_text()
+    assert "\ndef " in source
+    target.write_text(source.replace("\ndef ", "\ndef added_by_the_test():\n    return 1\n\n\ndef ", 1))
+    assert key_with(copy) != task.key
+    target.write_text(source.replace("return", "return  ", 1))  # a whitespace edit inside a function body
+    assert key_with(copy) != task.key
+    target.write_text(source)
+    assert key_with(copy) == task.key
+
+
 def test_sweep_skips_valid_results_and_force_redoes_them(tmp_path):
     tasks = [make_task(e, seed=1, overrides={"sleep_s": 0.0}) for e in EXPERIMENTS[:2]]
     first = run_sweep(tasks, out_dir=tmp_path)
@@ -66,8 +92,6 @@ def test_corrupt_or_tampered_results_are_invalid_and_rerun(tmp_path):
     (run / "table.parquet").unlink()
     (run / "meta.json").write_text(json.dumps(meta))
     assert store.load_valid(task.key) is None
-    (run / "x.png.1234.tmp").write_bytes(b"partial")
-    assert store.clean_stale() and not list(tmp_path.rglob("*.tmp"))
 
 
 def test_errored_tasks_are_recorded_and_retried(tmp_path):

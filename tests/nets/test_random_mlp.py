@@ -17,10 +17,9 @@ from dltheory.nets import (
     estimate_excess_kurtosis,
     estimate_four_point_vertex,
     estimate_kernel,
-    jackknife,
-    mean_and_se,
     sample_random_mlps,
 )
+from dltheory.stats import jackknife
 
 Z = 4.5
 
@@ -131,15 +130,6 @@ def test_chunking_and_seed_reproducibility():
     np.testing.assert_array_equal(a.second_moment, b.second_moment)
     assert c.second_moment.shape == a.second_moment.shape and np.all(np.isfinite(c.pair_fourth))
     assert a.fan_in == (2, 5, 5) and a.n_networks == 30 and a.depth == 3
-
-
-def test_jackknife_of_a_linear_functional_equals_mean_and_se():
-    rng = np.random.default_rng(0)
-    data = rng.normal(size=(1000, 3))
-    est, se = jackknife(lambda m: 2 * m, data, n_blocks=1000)
-    mean, mse = mean_and_se(data)
-    np.testing.assert_allclose(est, 2 * mean, rtol=1e-12)
-    np.testing.assert_allclose(se, 2 * mse, rtol=1e-10)
 
 
 @pytest.mark.parametrize(

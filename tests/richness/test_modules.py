@@ -33,6 +33,19 @@ def test_user_model_is_parametrized_in_place():
     rows = layer_table(model, mup())
     assert [r["width"] for r in rows] == [32] * 3
     assert float(model[4].weight.detach().std()) == pytest.approx(rows[2]["init_std"], rel=0.3)
+    assert type(model[1]) is nn.ReLU and type(model[3]) is nn.Tanh  # user activations untouched (no silent gain)
+
+
+def test_mlp_activation_gain_is_an_explicit_name():
+    x = torch.randn(7, 8, dtype=torch.float64, generator=_gen(1))
+    default = mlp((8, 16, 16, 2), mup(), generator=_gen())
+    assert default[1].activation.name == "relu*sqrt2"
+    plain = mlp((8, 16, 16, 2), mup(), generator=_gen(), activation="relu")
+    h = default[0](x)
+    assert torch.equal(default[1](h), math.sqrt(2.0) * torch.relu(h))
+    assert torch.equal(plain[1](h), torch.relu(h))
+    with pytest.raises(DLTheoryError, match="activation"):
+        mlp((8, 16, 16, 2), mup(), generator=_gen(), activation="relu6")
 
 
 def test_save_load_and_compile_survive():

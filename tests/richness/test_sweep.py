@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from dltheory.errors import DLTheoryError
-from dltheory.richness import (bonferroni_z, classification_task, coordinate_size, fit_width_exponent, mup,
-                               representation_change, richness, run_ensemble, sweep)
+from dltheory.richness import (classification_task, coordinate_size, mup, representation_change, richness,
+                               run_ensemble, sweep)
+from dltheory.stats import bonferroni_z, fit_width_exponent
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
-"""Effective theory of deep MLPs (effective-theory.md): pure NumPy/SciPy float64."""
+"""Effective theory of deep MLPs (effective-theory.md): pure NumPy/SciPy float64.
 
-from dltheory.effective.activations import ACTIVATION_NAMES, Activation, get_activation
+Activations come from the one registry :mod:`dltheory.activations` (NumPy forms; no torch here).
+"""
+
 from dltheory.effective.criticality import (
     CLASS_NAMES,
     CriticalPoint,
@@ -30,9 +32,11 @@ from dltheory.effective.kernels import (
 from dltheory.effective.network_kernels import network_ntk_recursion
 from dltheory.effective.four_point import (
     FourPointSingle,
+    clt_valid_layers,
     exact_fourth_moment,
     four_point_single,
     layer_moments,
+    normalized_vertex,
     vertex_slope,
     width_ratios,
 )
@@ -67,9 +71,6 @@ from dltheory.effective.trained_networks import (
 )
 
 __all__ = [
-    "ACTIVATION_NAMES",
-    "Activation",
-    "get_activation",
     "CLASS_NAMES",
     "CriticalPoint",
     "UniversalityClass",
@@ -92,9 +93,11 @@ __all__ = [
     "ntk_recursion_single",
     "network_ntk_recursion",
     "FourPointSingle",
+    "clt_valid_layers",
     "exact_fourth_moment",
     "four_point_single",
     "layer_moments",
+    "normalized_vertex",
     "vertex_slope",
     "width_ratios",
     "FourPointMulti",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dltheory.effective.activations import Activation
+from dltheory.activations import Activation
 from dltheory.effective.four_point import vertex_slope
 from dltheory.effective.residual import residual_vertex_slope
 from dltheory.errors import DLTheoryError

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, g_second, single_moments
 from dltheory.errors import DLTheoryError
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, gauss_hermite
-from dltheory.effective.kernels import per_layer
+from dltheory.effective.kernels import check_depth, per_layer
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "four_point_single",
     "exact_fourth_moment",
     "vertex_slope",
+    "normalized_vertex",
+    "clt_valid_layers",
 ]
 
 ActivationLike = str | Activation | Callable
@@ -176,8 +178,7 @@ def four_point_single(
     FourPointSingle
     """
     act = get_activation(activation)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
+    depth = check_depth(depth)
     if not math.isfinite(k1) or k1 <= 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
     cb = per_layer(cb, depth, "cb", positive=False)
@@ -273,3 +274,48 @@ def vertex_slope(activation: ActivationLike, order: int = 400) -> float:
     r1 = [2 * c[1] - c[0], 2 * c[2] - c[1]]
     kappa = (4 * r1[1] - r1[0]) / 3
     return kappa / 3.0
+
+
+def normalized_vertex(pair: np.ndarray, m2: np.ndarray) -> np.ndarray:
+    """The normalized four-point vertex V/(n K²) from one-input ensemble moments (§5.1, §5.4).
+
+    V/(n_{ℓ-1} (E z²)²) = Cov(z_i², z_j²)_{i≠j}/(E z²)² = (E[z_i² z_j²] − (E z²)²)/(E z²)².
+
+    Parameters
+    ----------
+    pair : ndarray, shape (...)
+        E[z_i² z_j²]_{i≠j} (e.g. the network average of ``EnsembleStatistics.pair_fourth``).
+    m2 : ndarray, shape (...)
+        E z² at the same layers/inputs.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    return (pair - m2**2) / m2**2
+
+
+def clt_valid_layers(layers: np.ndarray, width: int, nu: float, n_networks: int) -> np.ndarray:
+    """Layers where the mean over N networks of z⁴ is close to normal, decided a priori from theory (§5.4).
+
+    Per network z⁴ ≈ 3Ĝ² and Ĝ is close to log-normal with log-variance (ℓ−1) log(1 + ν/n) (the §5.4
+    exact law), so Ĝ² has log-variance s = 4(ℓ−1) log(1 + ν/n) and skewness (eˢ + 2)√(eˢ − 1); the mean of
+    N networks is treated as normal (its standard error is trustworthy) when that skewness/√N ≤ 0.5.
+
+    Parameters
+    ----------
+    layers : ndarray, shape (L,)
+        Layer indices ℓ >= 1.
+    width : int
+        n (equal hidden widths).
+    nu : float
+        The class slope ν (:func:`vertex_slope`).
+    n_networks : int
+        N.
+
+    Returns
+    -------
+    ndarray of bool, shape (L,)
+    """
+    s = 4.0 * (layers - 1) * np.log1p(nu / width)
+    return (np.exp(s) + 2.0) * np.sqrt(np.expm1(s)) / np.sqrt(n_networks) <= 0.5

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import roots_hermitenorm
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -259,7 +259,7 @@ def pair_expectations(
     Parameters
     ----------
     activation : str, Activation or callable
-        See :func:`dltheory.effective.activations.get_activation`.
+        See :func:`dltheory.activations.get_activation`.
     kernel : ndarray, shape (P, P)
         Symmetric positive semi-definite kernel K.
     derivative : bool

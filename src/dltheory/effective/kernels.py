@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.gaussian import (
     DEFAULT_ORDER_1D,
     DEFAULT_ORDER_2D,
@@ -28,6 +28,8 @@ from dltheory.effective.gaussian import (
 from dltheory.errors import DLTheoryError
 
 __all__ = [
+    "check_depth",
+    "input_gram",
     "per_layer",
     "kernel_recursion",
     "ntk_recursion",
@@ -38,7 +40,8 @@ __all__ = [
 ActivationLike = str | Activation | Callable
 
 
-def _check_depth(depth: int) -> int:
+def check_depth(depth: int) -> int:
+    """The number of layers L as an int >= 1 (bools rejected); DLTheoryError naming ``depth`` otherwise."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
         raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
     return int(depth)
@@ -75,7 +78,8 @@ def per_layer(value: float | Sequence[float] | np.ndarray, depth: int, name: str
     return arr
 
 
-def _input_gram(x: np.ndarray) -> np.ndarray:
+def input_gram(x: np.ndarray) -> np.ndarray:
+    """The input Gram matrix x_a·x_b/n0 of finite inputs x of shape (P, n0), P, n0 >= 1; shape (P, P) (§3.1)."""
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
         raise DLTheoryError(f"x: expected shape (P, n0) with P, n0 >= 1, got shape {x.shape}")
@@ -151,8 +155,8 @@ def ntk_recursion(
 
 def _recursion(x, depth, activation, cb, cw, lambda_b, lambda_w, method, order):
     act = get_activation(activation)
-    depth = _check_depth(depth)
-    gram = _input_gram(x)
+    depth = check_depth(depth)
+    gram = input_gram(x)
     cb = per_layer(cb, depth, "cb", positive=False)
     cw = per_layer(cw, depth, "cw", positive=True)
     with_ntk = lambda_b is not None
@@ -233,7 +237,7 @@ def ntk_recursion_single(
 
 def _single(k1, depth, activation, cb, cw, lambda_b, lambda_w, theta1, order):
     act = get_activation(activation)
-    depth = _check_depth(depth)
+    depth = check_depth(depth)
     if not np.isfinite(k1) or k1 < 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and >= 0")
     cb = per_layer(cb, depth, "cb", positive=False)

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.four_point import layer_moments, width_ratios
 from dltheory.effective.gaussian import expect_pair, gauss_hermite, pair_expectations
-from dltheory.effective.kernels import per_layer
+from dltheory.effective.kernels import check_depth, input_gram, per_layer
 from dltheory.errors import DLTheoryError
 
 __all__ = ["FourPointMulti", "four_point_expectations", "second_derivative_tensor", "four_point_recursion"]
@@ -232,12 +232,8 @@ def four_point_recursion(
     FourPointMulti
     """
     act = get_activation(activation)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2 or min(x.shape) < 1 or not np.all(np.isfinite(x)):
-        raise DLTheoryError(f"x: expected a finite array of shape (P, n0), got shape {x.shape}")
-    gram = x @ x.T / x.shape[1]
+    depth = check_depth(depth)
+    gram = input_gram(x)
     cb = per_layer(cb, depth, "cb", positive=False)
     cw = per_layer(cw, depth, "cw", positive=True)
     fan, ratio = width_ratios(widths, depth)

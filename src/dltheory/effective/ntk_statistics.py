@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import layer_moments, width_ratios
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D
-from dltheory.effective.kernels import per_layer
+from dltheory.effective.kernels import check_depth, per_layer
 from dltheory.errors import DLTheoryError
 
 __all__ = ["NTKStatisticsSingle", "ntk_statistics_single", "finite_width_summary"]
@@ -104,8 +104,7 @@ def ntk_statistics_single(
     ReLU, C_W = 2, x = (1, 1, 1, 1) (§6.6 / M7): at ℓ = 2, Θ = 4, V = 20, A = 13, B = 8, D = 14, F = 8.
     """
     act = get_activation(activation)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
+    depth = check_depth(depth)
     if not math.isfinite(k1) or k1 <= 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
     cb = per_layer(cb, depth, "cb", positive=False)

@@ -22,10 +22,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import CriticalPoint, critical_point
 from dltheory.effective.four_point import FourPointSingle, layer_moments
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D
+from dltheory.effective.kernels import check_depth
 from dltheory.errors import DLTheoryError
 
 __all__ = ["check_gamma", "residual_critical_point", "residual_four_point", "residual_vertex_slope"]
@@ -84,8 +85,7 @@ def residual_four_point(
     """
     act = get_activation(activation)
     gamma = check_gamma(gamma)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
+    depth = check_depth(depth)
     if not (math.isfinite(k1) and k1 > 0):
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
     if not (math.isfinite(cb) and cb >= 0 and math.isfinite(cw) and cw > 0):

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from dltheory.effective.aspect_ratio import information_proxy, optimal_aspect_ratio
 from dltheory.effective.criticality import critical_point
-from dltheory.effective.four_point import vertex_slope
+from dltheory.effective.four_point import clt_valid_layers, normalized_vertex, vertex_slope
 from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.experiments.four_point_vertex import _clt_ok, _normalized
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Int, TupleOf, declare
+from dltheory.stats import bonferroni_z, bootstrap_se, within_z
 
 _SPEC = {("relu", 1): 0.0348, ("relu", 3): 0.0276, ("relu", 10): 0.016,
          ("tanh", 1): 0.261, ("tanh", 3): 0.207, ("tanh", 10): 0.12}
@@ -30,10 +30,10 @@ _CLASSES = ("relu", "leaky_relu:0.2", "linear", "tanh", "sin", "erf", "gelu", "s
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    width: int = 64
-    n_networks: int = 20000
-    outputs: tuple[int, ...] = (1, 3, 10)
-    n_bootstrap: int = 200
+    width: int = declare(64, Int(4, 1024))
+    n_networks: int = declare(20000, Int(100, 1_000_000))
+    outputs: tuple[int, ...] = declare((1, 3, 10), TupleOf(Int(1, 1000), length=(1, 16)))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -42,12 +42,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if self.width < 4 or self.n_networks < 100 or self.n_bootstrap < 20 or not self.outputs:
-            raise DLTheoryError("width >= 4, n_networks >= 100, n_bootstrap >= 20 and outputs non-empty")
-        if min(self.outputs) < 1:
-            raise DLTheoryError(f"outputs={self.outputs!r}: output widths must be >= 1")
 
 
 def _growth_rate(y: np.ndarray, ell: np.ndarray, keep: np.ndarray, n: int) -> float:
@@ -81,18 +75,16 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     seed = int(rng.integers(2**62))
     st = sample_random_mlps(np.ones((1, 4)), depth, n, "relu", 0.0, 2.0, config.n_networks, generator=seed)
     pair, m2 = st.pair_fourth[:, :, 0], st.second_moment[:, :, 0, 0]
-    y = _normalized(pair.mean(0), m2.mean(0))
+    y = normalized_vertex(pair.mean(0), m2.mean(0))
     ell = np.arange(1, depth + 1)
     nu = vertex_slope("relu")
-    keep = _clt_ok(ell, n, nu, config.n_networks) & (ell >= 2)
+    keep = clt_valid_layers(ell, n, nu, config.n_networks) & (ell >= 2)
     rate = _growth_rate(y, ell, keep, n)
-    boot = []
-    for _ in range(config.n_bootstrap):
-        idx = rng.integers(0, len(pair), len(pair))
-        boot.append(_growth_rate(_normalized(pair[idx].mean(0), m2[idx].mean(0)), ell, keep, n))
-    rate_se = float(np.std(boot, ddof=1)) if keep.any() else float("nan")
+    rate_se = float(bootstrap_se(lambda g: _growth_rate(normalized_vertex(g[0].mean(0), g[1].mean(0)), ell, keep, n),
+                                 (pair, m2), n_resamples=config.n_bootstrap, rng=rng))
+    rate_se = rate_se if keep.any() else float("nan")
     rate_th = n * np.log1p(nu / n)
-    z_star = float(norm.isf(1e-3 / (2 * 2)))
+    z_star = bonferroni_z(2)
     exact = (1 + nu / n) ** (ell - 1) - 1
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -118,13 +110,13 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     mc = pd.DataFrame({"activation": "relu", "width": n, "layer": ell, "vertex_norm_mc": y, "vertex_norm_exact": exact,
                        "in_fit": keep, "seed": seed})
     claims = [
-        Claim(name="r-star-spec-table", statistic="max |r*_lib − r*_spec| in units of the spec's last-digit half-step",
+        legacy_claim(name="r-star-spec-table", statistic="max |r*_lib − r*_spec| in units of the spec's last-digit half-step",
               threshold="<= 1 (agrees to the printed rounding)", measured=worst_spec, passed=worst_spec <= 1.0,
               figure="aspect_ratio", meaning="r* = 4/((20 + 3n_L)ν) with the library's ν reproduces the spec's table"),
-        Claim(name="relu-fluctuation-growth",
+        legacy_claim(name="relu-fluctuation-growth",
               statistic=f"n·d log(1 + V/(nK²))/dℓ, fitted over {int(keep.sum())} depths (bootstrap SE {rate_se:.3f})",
               threshold=f"|rate − n log(1 + ν/n)| ≤ {z_star:.2f} SE, n log(1+ν/n) = {rate_th:.3f}",
-              measured=rate, passed=bool(keep.any() and abs(rate - rate_th) <= z_star * rate_se), figure="aspect_ratio",
+              measured=rate, passed=bool(keep.any() and within_z(rate, rate_th, rate_se, z_star)), figure="aspect_ratio",
               meaning="fluctuations grow exponentially in L/n at rate ≈ ν, so depth must stay ≲ r* n"),
     ]
     return Outcome(table=pd.concat([table, mc], ignore_index=True), figures={"aspect_ratio": fig}, claims=claims,

@@ -13,21 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, coordinate_size, mup, run_ensemble, sp
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
-    steps: int = 5
-    n_seeds: int = 8
-    batch: int = 64
-    lr: float = 0.5
-    sp_lr: float = 0.02
-    ratio_threshold: float = 1.5
+    widths: tuple[int, ...] = declare((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(2, 16)))
+    steps: int = declare(5, Int(1, 10_000))
+    n_seeds: int = declare(8, Int(1, 256))
+    batch: int = declare(64, Int(1, 1347))  # the digits training set
+    lr: float = declare(0.5, Float(0, 1000, closed="right"))
+    sp_lr: float = declare(0.02, Float(0, 1000, closed="right"))
+    ratio_threshold: float = declare(1.5, Float(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -36,12 +35,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        check_fields(self)
-        require(self.lr > 0 and self.sp_lr > 0 and self.ratio_threshold >= 1, "lr, sp_lr > 0; ratio_threshold >= 1")
-        require(self.batch <= 1347, "batch must be <= 1347 (digits training set)")
-        require(len(self.widths) >= 2 and self.steps >= 1 and self.n_seeds >= 1, "need >= 2 widths, steps, seeds")
 
 
 def _ratio(v: np.ndarray) -> float:
@@ -97,15 +90,15 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     fig.tight_layout()
     thr = config.ratio_threshold
     claims = [
-        Claim("mup-hidden-flat", "max over hidden layers and t=0..T of max/min across widths of l1(h)", f"<= {thr}",
+        legacy_claim("mup-hidden-flat", "max over hidden layers and t=0..T of max/min across widths of l1(h)", f"<= {thr}",
               mup_act, mup_act <= thr, "μP hidden coordinates are width-independent over the first steps",
               "coord_check"),
-        Claim("mup-updates-flat", "max over hidden layers and t=1..T of max/min across widths of l1(h_t - h_0)",
+        legacy_claim("mup-updates-flat", "max over hidden layers and t=1..T of max/min across widths of l1(h_t - h_0)",
               f"<= {thr}", mup_upd, mup_upd <= thr, "μP coordinate updates are width-independent (Θ(1), §9)",
               "coord_check"),
-        Claim("mup-output-change-flat", "max over t=1..T of max/min across widths of l1(f_t - f_0)", f"<= {thr}",
+        legacy_claim("mup-output-change-flat", "max over t=1..T of max/min across widths of l1(f_t - f_0)", f"<= {thr}",
               mup_out, mup_out <= thr, "μP output change per step is width-independent (NTC)", "coord_check"),
-        Claim("sp-blows-up", "max over hidden layers of max/min across widths of l1(h) at t=T, SP with fixed LR",
+        legacy_claim("sp-blows-up", "max over hidden layers of max/min across widths of l1(h) at t=T, SP with fixed LR",
               f"> {thr}", sp_final, sp_final > thr, "SP with a width-independent LR is not width-stable",
               "coord_check"),
     ]

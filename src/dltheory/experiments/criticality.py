@@ -12,16 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dltheory.activations import ACTIVATION_NAMES, get_activation
 from dltheory.effective import (
-    ACTIVATION_NAMES,
     critical_point,
-    get_activation,
     kernel_recursion_single,
     single_moments,
     universality_class,
 )
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
 
 # Printed constants the claims are checked against (effective-theory.md §4.2 table; [BOOK✓]/[NUM]).
 REFERENCE = {
@@ -30,33 +29,20 @@ REFERENCE = {
     "gelu": (0.172922391, 1.983058257),
     "swish": (0.555143171, 1.988004678),
 }
-EXPECTED_CLASS = {
-    "linear": "scale-invariant", "relu": "scale-invariant", "leaky_relu": "scale-invariant",
-    "erf": "K*=0", "sin": "K*=0", "tanh": "K*=0",
-    "gelu": "half-stable", "swish": "half-stable", "silu": "half-stable",
-    "softplus": "none", "sigmoid": "none",
-}
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
     """Which activations to tabulate and how deep to iterate the 1/ℓ law."""
 
-    activations: tuple[str, ...] = tuple(ACTIVATION_NAMES)
-    tolerance: float = 1e-6
-    law_depth: int = 2000
-    plane_activations: tuple[str, ...] = ("tanh", "gelu", "swish")
+    activations: tuple[str, ...] = declare(tuple(ACTIVATION_NAMES), TupleOf(activation_name(), length=(1, 64)))
+    tolerance: float = declare(1e-6, Float(0, 1, closed="right"))
+    law_depth: int = declare(2000, Int(10, 100_000))
+    plane_activations: tuple[str, ...] = declare(("tanh", "gelu", "swish"), TupleOf(activation_name(), length=(0, 16)))
 
     @classmethod
     def quick(cls) -> Config:
         return cls(law_depth=1000)
-
-    def validate(self) -> None:
-        require(len(self.activations) > 0, "activations must name at least one activation")
-        for a in self.activations + self.plane_activations:
-            get_activation(a)
-        require(self.tolerance > 0, f"tolerance must be > 0; got {self.tolerance}")
-        require(self.law_depth >= 10, f"law_depth must be >= 10; got {self.law_depth}")
 
 
 def _curves(activation: str, k: np.ndarray) -> dict[str, np.ndarray]:
@@ -77,7 +63,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         cp = critical_point(name)
         rows.append({"activation": name, "class": cls.name, "cb": cp.cb, "cw": cp.cw, "k_star": cp.k_star,
                      "chi_parallel": cp.chi_parallel, "chi_perp": cp.chi_perp, "a1": cls.a1, "b1": cls.b1,
-                     "f_second": cp.f_second, "expected_class": EXPECTED_CLASS.get(name.split(":")[0])})
+                     "f_second": cp.f_second, "expected_class": get_activation(name).universality})
     table = pd.DataFrame(rows)
 
     claims = []
@@ -86,13 +72,13 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             continue
         r = table.set_index("activation").loc[name]
         err = max(abs(r.cb - cb_ref), abs(r.cw - cw_ref))
-        claims.append(Claim(f"{name}-critical-constants", f"max |(C_b, C_W) − ({cb_ref}, {cw_ref})|",
+        claims.append(legacy_claim(f"{name}-critical-constants", f"max |(C_b, C_W) − ({cb_ref}, {cw_ref})|",
                             f"<= {config.tolerance:g}", err, err <= config.tolerance,
                             f"the solver reproduces the published critical point of {name}", "criticality_plane"
                             if name in config.plane_activations else None))
     known = table.dropna(subset=["expected_class"])
     wrong = int((known["class"] != known["expected_class"]).sum())
-    claims.append(Claim("universality-classes", "number of built-ins classified differently from §4.2",
+    claims.append(legacy_claim("universality-classes", "number of built-ins classified differently from §4.2",
                         "== 0", wrong, wrong == 0, "each activation falls in the class the theory assigns it"))
 
     # 1/ℓ law of the K*=0 class: K^(ℓ)·ℓ·(−a₁) → 1 (§4.3), from K^(1) = 1.
@@ -113,7 +99,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax.set_ylabel("K^(ℓ) · ℓ · (−a₁)")
     ax.set_title("K*=0 class at criticality: K^(ℓ) ≈ 1/((−a₁)ℓ)")
     ax.legend()
-    claims.append(Claim("kstar0-one-over-l-law", f"max |K^(L)·L·(−a₁) − 1| at L = {config.law_depth} (tanh, erf, sin)",
+    claims.append(legacy_claim("kstar0-one-over-l-law", f"max |K^(L)·L·(−a₁) − 1| at L = {config.law_depth} (tanh, erf, sin)",
                         "<= 0.01", worst, worst <= 0.01,
                         "the kernel of the K*=0 class decays as 1/((−a₁)ℓ), with log ℓ/ℓ corrections", "one_over_l_law"))
     table = pd.concat([table.assign(kind="critical-point"), pd.DataFrame(law_rows).assign(kind="one-over-l")],

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from dltheory.effective.criticality import critical_point
-from dltheory.effective.four_point import exact_fourth_moment, four_point_single, vertex_slope
+from dltheory.effective.four_point import (clt_valid_layers, exact_fourth_moment, four_point_single, normalized_vertex,
+                                           vertex_slope)
 from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
+from dltheory.stats import WidthSeries, bonferroni_z, jackknife, pooled_slope_fit, within_z
 
 _N0 = 4
 _FIT_MAX = 0.1
@@ -29,12 +31,12 @@ _FIT_MAX = 0.1
 class Config(ScaledConfig):
     """Activations, widths, networks per width (scaled as n_networks·16/n), depth as a fraction of n."""
 
-    activations: tuple[str, ...] = ("relu", "tanh", "gelu")
-    widths: tuple[int, ...] = (16, 32, 64, 128, 256)
-    n_networks: int = 40000
-    depth_fraction: float = 0.5
-    max_depth: int = 128
-    n_bootstrap: int = 300
+    activations: tuple[str, ...] = declare(("relu", "tanh", "gelu"), TupleOf(activation_name(), length=(1, 16)))
+    widths: tuple[int, ...] = declare((16, 32, 64, 128, 256), TupleOf(Int(2, 4096), length=(2, 16)))
+    n_networks: int = declare(40000, Int(100, 1_000_000))
+    depth_fraction: float = declare(0.5, Float(0, 1, closed="right"))
+    max_depth: int = declare(128, Int(3, 4096))
+    n_bootstrap: int = declare(300, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -43,16 +45,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if not self.activations:
-            raise DLTheoryError("activations: need at least one activation")
-        if len(self.widths) < 2 or min(self.widths) < 2:
-            raise DLTheoryError(f"widths={self.widths!r}: need >= 2 widths, each >= 2")
-        if self.n_networks < 100 or self.n_bootstrap < 20:
-            raise DLTheoryError("n_networks must be >= 100 and n_bootstrap >= 20")
-        if not 0 < self.depth_fraction <= 1 or self.max_depth < 3:
-            raise DLTheoryError("depth_fraction must be in (0, 1] and max_depth >= 3")
 
 
 def _setup(activation: str) -> tuple[float, float, float]:
@@ -63,79 +55,15 @@ def _setup(activation: str) -> tuple[float, float, float]:
     return cp.cb, cp.cw, cp.cb + cp.cw
 
 
-def _clt_ok(ell: np.ndarray, n: int, nu: float, n_networks: int) -> np.ndarray:
-    """Layers where the network-mean of z⁴ is close to normal (a priori, from theory, not data).
-
-    Per network z⁴ ≈ 3Ĝ² and Ĝ is close to log-normal with log-variance (ℓ−1)log(1 + ν/n) (§5.4 exact law),
-    so Ĝ² has log-variance s = 4(ℓ−1)log(1 + ν/n) and skewness (e^s + 2)√(e^s − 1); the mean of N networks
-    is treated as normal (the SE is trustworthy) when that skewness / √N ≤ 0.5.
-    """
-    s = 4.0 * (ell - 1) * np.log1p(nu / n)
-    return (np.exp(s) + 2.0) * np.sqrt(np.expm1(s)) / np.sqrt(n_networks) <= 0.5
-
-
-def _normalized(pair: np.ndarray, m2: np.ndarray) -> np.ndarray:
-    return (pair - m2**2) / m2**2
-
-
-def _design(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    return np.column_stack([x, x * x, x / n])
-
-
-def _wls_slope(x, n, y, se) -> float:
-    a = _design(x, n) / se[:, None]
-    coef, *_ = np.linalg.lstsq(a, y / se, rcond=None)
-    return float(coef[0])
-
-
-def pooled_slope_fit(per_width, fit_max: float, n_bootstrap: int, rng: np.random.Generator
-                     ) -> tuple[float, float, float]:
-    """Slope of V/(nK²) vs (ℓ−1)/n pooled over widths, with a bootstrap over networks.
-
-    Parameters
-    ----------
-    per_width : list of tuples ``(n, ell, pair, m2, y, se, y_recursion)``
-        Per width: layers ``ell`` (L,), per-network ``pair``/``m2`` (N, L), the jackknifed normalised
-        vertex ``y`` and its ``se`` (L,), and the §5.3 recursion's value ``y_recursion`` (L,).
-    fit_max : float
-        Keep layers ℓ ≥ 2 with (ℓ−1)/n ≤ ``fit_max``.
-    n_bootstrap : int
-        Resamples of networks (per width) for the slope's standard error.
-
-    Returns
-    -------
-    slope, slope_recursion, slope_se : float
-        Fitted slope of the Monte Carlo, the same fit applied to the recursion, and the bootstrap SE.
-    """
-    def pooled(ys):
-        parts = []
-        for (n, ell, _, _, _, se, _), yy in zip(per_width, ys):
-            keep = (ell >= 2) & ((ell - 1) / n <= fit_max)
-            parts.append(((ell[keep] - 1) / n, np.full(keep.sum(), float(n)), yy[keep], se[keep]))
-        return [np.concatenate([p[j] for p in parts]) for j in range(4)]
-
-    xf, nf, yf, sef = pooled([pw[4] for pw in per_width])
-    slope = _wls_slope(xf, nf, yf, sef)
-    slope_rec = _wls_slope(xf, nf, pooled([pw[6] for pw in per_width])[2], sef)
-    boot = []
-    for _ in range(n_bootstrap):
-        ys = []
-        for (_, _, pair, m2, *_rest) in per_width:
-            idx = rng.integers(0, len(pair), len(pair))
-            ys.append(_normalized(pair[idx].mean(0), m2[idx].mean(0)))
-        boot.append(_wls_slope(xf, nf, pooled(ys)[2], sef))
-    return slope, slope_rec, float(np.std(boot, ddof=1))
-
-
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
-    from dltheory.nets.estimators import jackknife
+    from dltheory.nets.estimators import estimate_excess_kurtosis
     from dltheory.nets.random_mlp import sample_random_mlps
 
     rows, claims = [], []
     n_tests = len(config.activations) * 2 + 1
-    z_star = float(norm.isf(1e-3 / (2 * n_tests)))
+    z_star = bonferroni_z(n_tests)
     fig, axes = plt.subplots(1, len(config.activations), figsize=(4.2 * len(config.activations), 3.6), squeeze=False)
     exact_devs = []
     for ax, act in zip(axes[0], config.activations):
@@ -149,15 +77,15 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             seed = int(rng.integers(2**62))
             st = sample_random_mlps(x_in, depth, n, act, cb, cw, n_net, generator=seed)
             pair, m2 = st.pair_fourth[:, :, 0], st.second_moment[:, :, 0, 0]
-            y, se = jackknife(_normalized, pair, m2)
+            y, se = jackknife(normalized_vertex, pair, m2)
             th = four_point_single(k1, depth, act, cb, cw, widths=n)
             y_th = th.vertex / (n * th.kernel**2)
-            kurt, kurt_se = jackknife(lambda m4, s2: m4 / s2**2 - 3.0, st.fourth_moment[:, :, 0], m2)
+            kurt, kurt_se = (a[:, 0] for a in estimate_excess_kurtosis(st))
             ell = np.arange(1, depth + 1)
             if st.activation == "relu":
                 second, fourth = exact_fourth_moment(k1, depth, "relu", cw, n)
                 k_exact = fourth / second**2 - 3.0
-                powered = _clt_ok(ell, n, nu, n_net)
+                powered = clt_valid_layers(ell, n, nu, n_net)
                 dev = np.abs(kurt - k_exact) / kurt_se
                 exact_devs.append(dev[powered & (ell >= 2)])
             else:
@@ -170,7 +98,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
                              "excess_kurtosis_mc": kurt[i], "excess_kurtosis_se": kurt_se[i],
                              "excess_kurtosis_exact": k_exact[i],
                              "exact_test_valid": bool(powered[i])})
-            per_width.append((n, ell, pair, m2, y, se, y_th))
+            per_width.append(WidthSeries(n, ell, (pair, m2), y, se, y_th))
             bars = ax.errorbar((ell - 1) / n, y, yerr=se, fmt="o", ms=3, label=f"MC n={n}")
             ax.plot((ell - 1) / n, y_th, "-", lw=0.8, color=bars[0].get_color())
         xs = np.linspace(0, max(config.depth_fraction, 0.1), 50)
@@ -182,25 +110,25 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         ax.legend(fontsize=7)
 
         # pooled fit over (ℓ-1)/n <= 0.1, ℓ >= 2, with a bootstrap over networks
-        slope, slope_rec, slope_se = pooled_slope_fit(per_width, _FIT_MAX, config.n_bootstrap, rng)
+        slope, slope_rec, slope_se = pooled_slope_fit(per_width, normalized_vertex, _FIT_MAX, config.n_bootstrap, rng)
         lo, hi = slope - z_star * slope_se, slope + z_star * slope_se
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"{act}-slope-nu",
             statistic=f"fitted slope s of V/(nK²) vs (ℓ−1)/n ≤ 0.1 (bootstrap SE {slope_se:.3f})",
             threshold=f"[s ± {z_star:.2f} SE] = [{lo:.3f}, {hi:.3f}] contains ν = {nu:.4f}", measured=slope,
-            passed=lo <= nu <= hi, figure="vertex_vs_depth",
+            passed=within_z(slope, nu, slope_se, z_star), figure="vertex_vs_depth",
             meaning=f"Monte Carlo slope of the normalized four-point vertex agrees with the class slope ν for {act}"
                     + (" (ν = 2/3 is the ℓ → ∞ slope; at ℓ ≤ 0.1 n see the recursion claim)" if nu < 1 else "")))
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"{act}-slope-recursion",
             statistic=f"fitted slope s vs the same fit of the §5.3 recursion ({slope_rec:.4f})",
             threshold=f"|s − s_rec| ≤ {z_star:.2f} SE", measured=abs(slope - slope_rec) / slope_se,
-            passed=abs(slope - slope_rec) <= z_star * slope_se, figure="vertex_vs_depth",
+            passed=within_z(slope, slope_rec, slope_se, z_star), figure="vertex_vs_depth",
             meaning=f"the finite-depth recursion predicts the measured growth of V/(nK²) for {act}"))
     if exact_devs:
         devs = np.concatenate(exact_devs)
         worst = float(devs.max()) if devs.size else float("nan")
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name="relu-exact-fourth-moment",
             statistic=f"max over {devs.size} (width, depth ≥ 2) cells with a valid normal approximation of "
                       "|κ_MC − κ_exact|/SE, κ = E z⁴/(E z²)² − 3",

@@ -15,25 +15,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import (GAUGES, UnstableRichnessWarning, classification_task, mlp_preactivations, richness,
                                run_ensemble)
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (64, 256, 1024)
-    rs: tuple[float, ...] = (0.0, 0.25, 0.5)
-    gamma0s: tuple[float, ...] = (0.1, 1.0, 10.0)
-    momenta: tuple[float, ...] = (0.0, 0.9)
-    steps: int = 20
-    n_train: int = 128
-    batch_size: int = 32
-    n_seeds: int = 2
-    eta0: float = 0.2
-    tolerance: float = 1e-10
+    widths: tuple[int, ...] = declare((64, 256, 1024), TupleOf(Int(2, 8192), length=(1, 16)))
+    rs: tuple[float, ...] = declare((0.0, 0.25, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
+    gamma0s: tuple[float, ...] = declare((0.1, 1.0, 10.0), TupleOf(Float(0, 10_000, closed="right"), length=(1, 16)))
+    momenta: tuple[float, ...] = declare((0.0, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 8)))
+    steps: int = declare(20, Int(1, 10_000))
+    n_train: int = declare(128, Int(1, 4000))  # the MNIST-1D training set
+    batch_size: int = declare(32, Int(1, 4000))
+    n_seeds: int = declare(2, Int(1, 256))
+    eta0: float = declare(0.2, Float(0, 1000, closed="right"))
+    tolerance: float = declare(1e-10, Float(0, 1, closed="right"))
 
     @classmethod
     def quick(cls) -> Config:
@@ -44,14 +43,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        check_fields(self)
-        require(all(0 <= r <= 0.5 for r in self.rs), "rs must lie in [0, 1/2]")
-        require(all(g > 0 for g in self.gamma0s), "gamma0s must be > 0")
-        require(all(0 <= m < 1 for m in self.momenta), "momenta must lie in [0, 1)")
-        require(self.eta0 > 0 and self.tolerance > 0, "eta0 and tolerance must be > 0")
-        require(all(w >= 2 for w in self.widths) and len(self.widths) >= 1, "widths must be ints >= 2")
-        require(self.steps >= 1 and self.n_seeds >= 1, "steps and n_seeds must be >= 1")
-        require(1 <= self.batch_size <= self.n_train, "batch_size must be in [1, n_train]")
+        self.check(self.batch_size <= self.n_train, "batch_size <= n_train", "batch_size", "n_train")
 
 
 def _final_outputs(run, x) -> np.ndarray:
@@ -123,12 +115,12 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax.legend(fontsize=8)
     fig.tight_layout()
     claims = [
-        Claim("gauges-identical", "max |f_gauge - f_stp| over configs (outputs after T SGD steps)",
+        legacy_claim("gauges-identical", "max |f_gauge - f_stp| over configs (outputs after T SGD steps)",
               f"<= {config.tolerance:g}", worst, worst <= config.tolerance,
               "STP, μP and rescaling gauges (hence ntp≡ntp-lr, mup≡mup-lr≡mfp) give the same network", "gauges"),
-        Claim("gauges-rounding", "max |f_gauge - f_stp| / max|f|", f"<= 1e3·u·T = {rel_bound:.2e}", worst_rel,
+        legacy_claim("gauges-rounding", "max |f_gauge - f_stp| / max|f|", f"<= 1e3·u·T = {rel_bound:.2e}", worst_rel,
               worst_rel <= rel_bound, "differences are at the level of float64 rounding (§12.2)", "gauges"),
-        Claim("control-r-shift", "min over widths, r of max |f(r+0.01) - f(r)|", f">= {1e3 * config.tolerance:g}",
+        legacy_claim("control-r-shift", "min over widths, r of max |f(r+0.01) - f(r)|", f">= {1e3 * config.tolerance:g}",
               min_ctl, min_ctl >= 1e3 * config.tolerance, "the comparison is sensitive: changing r is visible",
               "gauges"),
     ]

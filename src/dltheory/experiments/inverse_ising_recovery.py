@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Choice, Int, TupleOf, declare
 from dltheory.weightspace import (IsingModel, belief_propagation, exact_moments, fit_pseudolikelihood,
                                   metropolis_sample)
 
@@ -23,14 +23,14 @@ KINDS = ("ferro", "spin-glass", "sparse")
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    sizes: tuple[int, ...] = (50, 100, 200, 300)
-    kinds: tuple[str, ...] = KINDS
-    sample_sizes: tuple[int, ...] = (4000, 16000, 64000)
-    n_chains: int = 1000
-    burn_in: int = 2000
-    thin: int = 20
-    enum_size: int = 16
-    n_enum_instances: int = 10
+    sizes: tuple[int, ...] = declare((50, 100, 200, 300), TupleOf(Int(3, 1000), length=(1, 16)))
+    kinds: tuple[str, ...] = declare(KINDS, TupleOf(Choice(*KINDS), length=(1, 8)))
+    sample_sizes: tuple[int, ...] = declare((4000, 16000, 64000), TupleOf(Int(2, 1_000_000), length=(2, 16)))
+    n_chains: int = declare(1000, Int(1, 100_000))
+    burn_in: int = declare(2000, Int(0, 1_000_000))
+    thin: int = declare(20, Int(1, 10_000))
+    enum_size: int = declare(16, Int(3, 20))
+    n_enum_instances: int = declare(10, Int(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -41,11 +41,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(all(k in KINDS for k in self.kinds), f"kinds must be among {KINDS}; got {self.kinds}")
-        require(len(self.sample_sizes) >= 2 and list(self.sample_sizes) == sorted(self.sample_sizes),
-                "sample_sizes must be >= 2 increasing values")
-        require(min(self.sizes) >= 3, "sizes must be >= 3")
-        require(3 <= self.enum_size <= 20, "enum_size must be in [3, 20]")
+        self.check(list(self.sample_sizes) == sorted(self.sample_sizes), "increasing sample_sizes", "sample_sizes")
 
 
 def planted_model(kind: str, n: int, rng: np.random.Generator) -> IsingModel:
@@ -130,17 +126,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         expected = float(np.sqrt(r["M_ratio"].median()))
         med = float(r["ratio"].median())
         mono = bool((r["ratio"] > 1).all())
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"plm-rate-{kind}", statistic=f"median over N of rel.err(M)/rel.err({r['M_ratio'].median():.0f}M)",
             threshold=f"in [{0.7 * expected:.2f}, {1.45 * expected:.2f}] (√ratio = {expected:.2f}) and error falls at every step",
             measured=med, passed=mono and 0.7 * expected <= med <= 1.45 * expected,
             meaning="pseudo-likelihood couplings converge at the sampling rate M^-1/2", figure="recovery"))
     tree_err = float(bp.loc[bp.kind == "tree", "abs_dS_per_N"].max())
     loopy_err = float(bp.loc[bp.kind == "dense-weak", "abs_dS_per_N"].max())
-    claims.append(Claim(name="bp-entropy-tree", statistic="max |S_BP − S_exact|/N on random trees",
+    claims.append(legacy_claim(name="bp-entropy-tree", statistic="max |S_BP − S_exact|/N on random trees",
                         threshold="<= 1e-6", measured=tree_err, passed=tree_err <= 1e-6,
                         meaning="BP is exact on trees", figure="recovery"))
-    claims.append(Claim(name="bp-entropy-loopy", statistic="max |S_BP − S_exact|/N, dense J ~ N(0, 0.1²/N)",
+    claims.append(legacy_claim(name="bp-entropy-loopy", statistic="max |S_BP − S_exact|/N, dense J ~ N(0, 0.1²/N)",
                         threshold="<= 1e-3", measured=loopy_err, passed=loopy_err <= 1e-3,
                         meaning="Bethe entropy is accurate on weakly coupled loopy graphs", figure="recovery"))
     table = pd.concat([plm, bp], ignore_index=True)

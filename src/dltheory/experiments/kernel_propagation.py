@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from dltheory.effective import critical_point, kernel_recursion
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
+from dltheory.stats import bonferroni_z, fit_inverse_width
 
 
 @dataclass(frozen=True)
@@ -52,26 +52,20 @@ def settings() -> list[Setting]:
 class Config(ScaledConfig):
     """Widths, depth and ensemble size (replicates = networks)."""
 
-    widths: tuple[int, ...] = (64, 128, 256, 512)
-    depth: int = 20
-    n_networks: int = 2000
-    input_dim: int = 8
-    n_inputs: int = 3
-    single_width_z: float = 4.0
-    family_error: float = 1e-3
+    widths: tuple[int, ...] = declare((64, 128, 256, 512), TupleOf(Int(2, 8192), length=(2, 16)))
+    depth: int = declare(20, Int(2, 1000))
+    n_networks: int = declare(2000, Int(20, 200_000))
+    input_dim: int = declare(8, Int(1, 4096))
+    n_inputs: int = declare(3, Int(1, 64))
+    single_width_z: float = declare(4.0, Float(0, 100, closed="right"))
+    family_error: float = declare(1e-3, Float(0, 1, closed="neither"))
 
     @classmethod
     def quick(cls) -> Config:
         return cls(widths=(64, 128, 256), depth=8, n_networks=400)
 
     def validate(self) -> None:
-        require(len(self.widths) >= 2 and all(int(w) >= 2 for w in self.widths),
-                f"widths must list at least two integers >= 2; got {self.widths}")
-        require(max(self.widths) >= 256, f"the widest width must be >= 256; got {max(self.widths)}")
-        require(self.depth >= 2, f"depth must be >= 2; got {self.depth}")
-        require(self.n_networks >= 20, f"n_networks must be >= 20; got {self.n_networks}")
-        require(self.input_dim >= 1 and self.n_inputs >= 1, "input_dim and n_inputs must be >= 1")
-        require(self.single_width_z > 0 and 0 < self.family_error < 1, "single_width_z > 0, 0 < family_error < 1")
+        self.check(max(self.widths) >= 256, "max(widths) >= 256", "widths")
 
 
 def make_inputs(setting: Setting, n_inputs: int, dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -79,35 +73,6 @@ def make_inputs(setting: Setting, n_inputs: int, dim: int, rng: np.random.Genera
     x = rng.standard_normal((n_inputs, dim))
     norm2 = (setting.k1 - setting.cb) / setting.cw * dim
     return x * np.sqrt(norm2) / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def extrapolate(widths: np.ndarray, y: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least-squares fit Y(n) = Y₀ + Y₁/n per entry (§10.1 (b)).
-
-    Parameters
-    ----------
-    widths : ndarray, shape (W,)
-    y, se : ndarray, shape (W, ...)
-
-    Returns
-    -------
-    y0, se0, chi2 : ndarray, shape (...)
-        Intercept, its standard error, and the fit's χ² (W − 2 degrees of freedom).
-    """
-    design = np.stack([np.ones_like(widths, dtype=float), 1.0 / widths], axis=1)  # (W, 2)
-    flat_y = y.reshape(len(widths), -1)
-    flat_w = 1.0 / se.reshape(len(widths), -1) ** 2
-    y0 = np.empty(flat_y.shape[1])
-    se0 = np.empty_like(y0)
-    chi2 = np.empty_like(y0)
-    for j in range(flat_y.shape[1]):
-        a = design.T @ (design * flat_w[:, j, None])
-        cov = np.linalg.inv(a)
-        coef = cov @ (design.T @ (flat_w[:, j] * flat_y[:, j]))
-        y0[j], se0[j] = coef[0], np.sqrt(cov[0, 0])
-        chi2[j] = np.sum(flat_w[:, j] * (flat_y[:, j] - design @ coef) ** 2)
-    shape = y.shape[1:]
-    return y0.reshape(shape), se0.reshape(shape), chi2.reshape(shape)
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -120,7 +85,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     sets = settings()
     iu, ju = np.triu_indices(config.n_inputs)
     m_tests = len(sets) * config.depth * len(iu)
-    z_star = float(sps.norm.ppf(1 - config.family_error / (2 * m_tests)))
+    z_star = bonferroni_z(m_tests, config.family_error)
     rows, claims = [], []
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     fig_z, axes_z = plt.subplots(2, 3, figsize=(14, 7), sharey=True)
@@ -136,17 +101,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             means.append(mean)
             ses.append(se)
         means, ses = np.array(means), np.array(ses)  # (W, L, P, P)
-        y0, se0, chi2 = extrapolate(widths, means, ses)
+        y0, se0, _, chi2, _, _ = fit_inverse_width(widths, means, ses)
         z_wide = (means[-1] - theory) / ses[-1]
         z_extra = (y0 - theory) / se0
         worst_wide = float(np.max(np.abs(z_wide[:, iu, ju])))
         worst_extra = float(np.max(np.abs(z_extra[:, iu, ju])))
         key = s.label.split(" (")[0].replace(" ", "-")
-        claims.append(Claim(f"{key}-width-{widths[-1]}", f"max |K_MC − K_th|/SE at n = {widths[-1]}, all ℓ and entries",
+        claims.append(legacy_claim(f"{key}-width-{widths[-1]}", f"max |K_MC − K_th|/SE at n = {widths[-1]}, all ℓ and entries",
                             f"<= {config.single_width_z:g}", worst_wide, worst_wide <= config.single_width_z,
                             f"{s.label}: a width-{widths[-1]} ensemble is within MC error of the infinite-width kernel",
                             "kernel_vs_depth"))
-        claims.append(Claim(f"{key}-extrapolated", "max |Y₀ − K_th|/SE(Y₀), Y(n) = Y₀ + Y₁/n fit over widths",
+        claims.append(legacy_claim(f"{key}-extrapolated", "max |Y₀ − K_th|/SE(Y₀), Y(n) = Y₀ + Y₁/n fit over widths",
                             f"<= z* = {z_star:.2f}", worst_extra, worst_extra <= z_star,
                             f"{s.label}: the n → ∞ extrapolated Monte Carlo equals the recursion", "z_scores"))
         for li in range(config.depth):

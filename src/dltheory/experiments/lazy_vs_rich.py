@@ -15,28 +15,28 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
-from dltheory.richness import (bonferroni_z, cka, classification_task, fit_width_exponent, kernel_alignment,
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Bool, Float, Int, TupleOf, declare
+from dltheory.richness import (cka, classification_task, kernel_alignment,
                                kernel_target_alignment, mlp_ntk, mlp_preactivations, relative_change, richness,
                                run_ensemble)
+from dltheory.stats import bonferroni_z, fit_width_exponent
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
-    kernel_rs: tuple[float, ...] = (0.0, 0.25, 0.5)
-    kernel_steps: int = 30
-    n_train_kernel: int = 128
-    n_probe: int = 64
-    n_seeds: int = 8
-    eta0: float = 0.5
-    rs: tuple[float, ...] = (0.0, 0.125, 0.25, 0.375, 0.5)
-    width_b: int = 1024
-    steps_b: int = 1000
-    batch_b: int = 64
-    float32: bool = True
+    widths: tuple[int, ...] = declare((128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(3, 16)))
+    kernel_rs: tuple[float, ...] = declare((0.0, 0.25, 0.5), TupleOf(Float(0, 0.5), length=(2, 16)))
+    kernel_steps: int = declare(30, Int(1, 10_000))
+    n_train_kernel: int = declare(128, Int(1, 1347))  # the digits training set
+    n_probe: int = declare(64, Int(1, 1347))
+    n_seeds: int = declare(8, Int(2, 256))
+    eta0: float = declare(0.5, Float(0, 1000, closed="right"))
+    rs: tuple[float, ...] = declare((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(2, 16)))
+    width_b: int = declare(1024, Int(1, 8192))
+    steps_b: int = declare(1000, Int(1, 100_000))
+    batch_b: int = declare(64, Int(1, 1347))
+    float32: bool = declare(True, Bool())
 
     @classmethod
     def quick(cls) -> Config:
@@ -47,14 +47,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        check_fields(self)
-        require(all(0 <= r <= 0.5 for r in self.rs + self.kernel_rs), "rs and kernel_rs must lie in [0, 1/2]")
-        require(len(self.rs) >= 2 and len(self.kernel_rs) >= 2, "rs and kernel_rs need >= 2 values")
-        require(self.eta0 > 0, "eta0 must be > 0")
-        require(self.n_train_kernel <= 1347 and self.batch_b <= 1347, "n_train_kernel and batch_b must be <= 1347")
-        require(len(self.widths) >= 3, "widths needs >= 3 entries")
-        require(self.n_seeds >= 2, "n_seeds must be >= 2")
-        require(self.n_probe <= self.n_train_kernel, "n_probe must be <= n_train_kernel")
+        self.check(self.n_probe <= self.n_train_kernel, "n_probe <= n_train_kernel", "n_probe", "n_train_kernel")
 
 
 def _member(ws, e):
@@ -144,17 +137,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     cka_se = float(np.hypot(bs["cka_init_final"]["sem"].iloc[0], bs["cka_init_final"]["sem"].iloc[-1]))
     zc = bonferroni_z(1)
     claims = [
-        Claim("ntk-change-lazy-decreasing", "fitted slope ŝ of rel. NTK change vs width at r=0 (ŝ + z*·SE)",
+        legacy_claim("ntk-change-lazy-decreasing", "fitted slope ŝ of rel. NTK change vs width at r=0 (ŝ + z*·SE)",
               "ŝ + z*·SE < 0", f0.slope + z_star * f0.se, f0.slope + z_star * f0.se < 0,
               f"at r=0 the kernel freezes as width grows (ŝ = {f0.slope:.3f} ± {f0.se:.3f}; NTP theory −1/2)", "lazy_rich"),
-        Claim("ntk-change-lazy-slope", "|ŝ + 1/2| at r=0", "<= 0.15", abs(f0.slope + 0.5), abs(f0.slope + 0.5) <= 0.15,
+        legacy_claim("ntk-change-lazy-slope", "|ŝ + 1/2| at r=0", "<= 0.15", abs(f0.slope + 0.5), abs(f0.slope + 0.5) <= 0.15,
               f"the r=0 kernel change falls like n^-1/2 as the issue states (measured ŝ = {f0.slope:.2f}; the spec's "
               "§9 caution allows n^(2r-1) = n^-1 when the first-order change cancels)", "lazy_rich"),
-        Claim("ntk-change-rich-flat", "|ŝ| at r=1/2 (flat: |ŝ| <= z*·SE and SE <= 0.05)",
+        legacy_claim("ntk-change-rich-flat", "|ŝ| at r=1/2 (flat: |ŝ| <= z*·SE and SE <= 0.05)",
               f"<= z*·SE = {z_star * fh.se:.3f}, SE={fh.se:.3f}", abs(fh.slope),
               abs(fh.slope) <= z_star * fh.se and fh.se <= 0.05,
               "at r=1/2 (μP) the kernel keeps moving at every width", "lazy_rich"),
-        Claim("cka-rich-lower", "CKA_init,final(r=0) - CKA_init,final(r=1/2) in units of its SE", f">= z* = {zc:.2f}",
+        legacy_claim("cka-rich-lower", "CKA_init,final(r=0) - CKA_init,final(r=1/2) in units of its SE", f">= z* = {zc:.2f}",
               (cka_lazy - cka_rich) / cka_se, (cka_lazy - cka_rich) / cka_se >= zc,
               "rich training changes the learned features more than lazy training", "lazy_rich"),
     ]

@@ -14,25 +14,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Choice, Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (kernel_kmeans, kmeans_rows, le_ratio, normalized_similarity, raw_kmeans_accuracy,
                                            two_cluster_accuracy)
+from dltheory.stats import bootstrap
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    width: int = 4096
-    epochs: int = 200
-    n_seeds: int = 8
-    lr_relu: float = 3e-3
-    lr_linear: float = 3e-5
-    batch_size: int = 50
-    srel_per_class: int = 40
-    dataset: str = "digits"
-    loss: str = "mse"
-    positives: tuple[int, ...] = (5, 8)
-    negatives: tuple[int, ...] = (3, 9)
+    width: int = declare(4096, Int(1, 65_536))
+    epochs: int = declare(200, Int(1, 10_000))
+    n_seeds: int = declare(8, Int(2, 256))
+    lr_relu: float = declare(3e-3, Float(0, 10, closed="right"))
+    lr_linear: float = declare(3e-5, Float(0, 10, closed="right"))
+    batch_size: int = declare(50, Int(1, 20_000))
+    srel_per_class: int = declare(40, Int(1, 1000))
+    dataset: str = declare("digits", Choice("digits", "mnist1d"))
+    loss: str = declare("mse", Choice("mse", "bce"))  # bce: sigmoid + binary cross-entropy
+    positives: tuple[int, ...] = declare((5, 8), TupleOf(Int(0, 9), length=2))
+    negatives: tuple[int, ...] = declare((3, 9), TupleOf(Int(0, 9), length=(1, 8)))
 
     @classmethod
     def quick(cls) -> Config:
@@ -43,11 +44,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(self.width >= 1 and self.epochs >= 1, "width and epochs must be >= 1")
-        require(self.n_seeds >= 2, f"n_seeds must be >= 2 (paired test); got {self.n_seeds}")
-        require(self.loss in ("mse", "bce"), f"loss must be 'mse' or 'bce' (sigmoid + BCE); got {self.loss!r}")
-        require(self.dataset in ("digits", "mnist1d"), f"dataset must be 'digits' or 'mnist1d'; got {self.dataset!r}")
-        require(len(self.positives) == 2, f"positives must be two digit classes; got {self.positives}")
+        self.check(not set(self.positives) & set(self.negatives), "disjoint digit classes", "positives", "negatives")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -55,7 +52,8 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     import torch
     from scipy import stats
 
-    from dltheory.neurashed.real import (he_su_task, single_threaded, train_two_layer, training_loss,
+    from dltheory.nets.threads import limit_threads
+    from dltheory.neurashed.real import (he_su_task, train_two_layer, training_loss,
                                          two_layer_kernel, two_layer_relative_similarity)
 
     x, target, digit = he_su_task(config.dataset, config.positives, config.negatives)
@@ -64,7 +62,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     probe = np.concatenate([np.flatnonzero(truth == k)[:config.srel_per_class] for k in (0, 1)])
     rows, final = [], {"relu": [], "linear": []}
     seeds = rng.integers(0, 2**31 - 1, size=config.n_seeds)
-    with single_threaded():
+    with limit_threads():
         base = raw_kmeans_accuracy(x[pos], truth)
         for s, seed in enumerate(seeds):
             for act, lr in (("relu", config.lr_relu), ("linear", config.lr_linear)):
@@ -94,7 +92,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     p_w = float(stats.wilcoxon(diff, alternative="greater").pvalue) if np.any(diff != 0) else 1.0
     rho = table[table.model == "relu"].pivot(index="seed", columns="epoch", values="rho_le")
     drho = (rho.iloc[:, -1] - rho.iloc[:, 0]).to_numpy()
-    boot = [rng.choice(drho, len(drho)).mean() for _ in range(1000)]
+    boot = bootstrap(np.mean, drho, n_resamples=1000, rng=rng)
     drho_ci = np.quantile(boot, [0.025, 0.975])
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
@@ -111,11 +109,11 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax[1].legend()
     fig.tight_layout()
     claims = [
-        Claim("le-real-relu-vs-linear", "one-sided Wilcoxon p, final kernel K-means accuracy ReLU − linear "
+        legacy_claim("le-real-relu-vs-linear", "one-sided Wilcoxon p, final kernel K-means accuracy ReLU − linear "
               f"(mean diff {diff.mean():+.3f})", "< 0.05 and mean diff > 0", p_w, (p_w < 0.05) and diff.mean() > 0,
               "the nonlinear network's similarity clusters the two positive classes better than the linear control",
               "le_real"),
-        Claim("le-real-relu-vs-pixels", "mean final ReLU kernel K-means accuracy − K-means on raw pixels", "> 0",
+        legacy_claim("le-real-relu-vs-pixels", "mean final ReLU kernel K-means accuracy − K-means on raw pixels", "> 0",
               relu.mean() - base["raw"], relu.mean() - base["raw"] > 0,
               "the trained network's similarity beats raw-input clustering", "le_real"),
     ]

@@ -13,22 +13,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, mlp_preactivations, mup, run_ensemble, sp
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (128, 256, 512, 1024, 2048)
-    log2_lr_min: float = -7.0
-    log2_lr_max: float = 3.0
-    log2_lr_step: float = 0.25
-    n_seeds: int = 5
-    batch: int = 64
-    momentum: float = 0.9
-    epochs: int = 1
+    widths: tuple[int, ...] = declare((128, 256, 512, 1024, 2048), TupleOf(Int(1, 8192), length=(2, 16)))
+    log2_lr_min: float = declare(-7.0, Float(-30, 10))
+    log2_lr_max: float = declare(3.0, Float(-30, 10))
+    log2_lr_step: float = declare(0.25, Float(0, 10, closed="right"))
+    n_seeds: int = declare(5, Int(1, 256))
+    batch: int = declare(64, Int(1, 1347))  # the digits training set
+    momentum: float = declare(0.9, Float(0, 1, closed="left"))
+    epochs: int = declare(1, Int(1, 1000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -39,12 +38,10 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        check_fields(self)
-        require(0 <= self.momentum < 1, "momentum must lie in [0, 1)")
-        require(self.batch <= 1347, "batch must be <= 1347 (digits training set)")
-        require((self.log2_lr_max - self.log2_lr_min) / max(self.log2_lr_step, 1e-9) <= 400, "lr grid too large")
-        require(len(self.widths) >= 2 and self.n_seeds >= 1, "need >= 2 widths and >= 1 seed")
-        require(self.log2_lr_step > 0 and self.log2_lr_max > self.log2_lr_min, "invalid learning-rate grid")
+        self.check(self.log2_lr_max > self.log2_lr_min, "log2_lr_max > log2_lr_min", "log2_lr_min", "log2_lr_max")
+        self.check((self.log2_lr_max - self.log2_lr_min) / self.log2_lr_step <= 400,
+                   "(log2_lr_max - log2_lr_min) / log2_lr_step <= 400 (grid steps)",
+                   "log2_lr_min", "log2_lr_max", "log2_lr_step")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -90,9 +87,9 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     claims = [
-        Claim("mup-optimum-transfers", "spread of the μP argmin log2 LR across widths, in grid steps", "<= 1",
+        legacy_claim("mup-optimum-transfers", "spread of the μP argmin log2 LR across widths, in grid steps", "<= 1",
               spread["mup"], spread["mup"] <= 1, "μP's optimal learning rate is the same at every width", "lr_transfer"),
-        Claim("sp-optimum-drifts", "spread of the SP argmin log2 LR across widths, in grid steps", ">= 2",
+        legacy_claim("sp-optimum-drifts", "spread of the SP argmin log2 LR across widths, in grid steps", ">= 2",
               spread["sp"], spread["sp"] >= 2, "SP's optimal learning rate moves with width (TP IV Thm 4.1)",
               "lr_transfer"),
     ]

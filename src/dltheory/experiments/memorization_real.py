@@ -13,20 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (32, 128, 512, 2048)
-    rho_values: tuple[float, ...] = (0.0, 0.2, 0.4)
-    weight_decays: tuple[float, ...] = (0.0, 1e-4)
-    n_seeds: int = 8
-    max_epochs: int = 1000
-    patience: int = 10
-    lr: float = 1e-3
-    batch_size: int = 64
+    widths: tuple[int, ...] = declare((32, 128, 512, 2048), TupleOf(Int(1, 16_384), length=(1, 16)))
+    rho_values: tuple[float, ...] = declare((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    weight_decays: tuple[float, ...] = declare((0.0, 1e-4), TupleOf(Float(0, 1), length=(1, 16)))
+    n_seeds: int = declare(8, Int(1, 256))
+    max_epochs: int = declare(1000, Int(1, 100_000))
+    patience: int = declare(10, Int(1, 100_000))
+    lr: float = declare(1e-3, Float(0, 10, closed="right"))
+    batch_size: int = declare(64, Int(1, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -37,10 +37,7 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(any(r > 0 for r in self.rho_values), "rho_values must contain a noise level > 0")
-        require(all(0 <= r < 1 for r in self.rho_values), "rho_values must be probabilities in [0, 1)")
-        require(all(w >= 1 for w in self.widths) and self.n_seeds >= 1 and self.max_epochs >= 1,
-                "widths, n_seeds and max_epochs must be >= 1")
+        self.check(any(r > 0 for r in self.rho_values), "a noise level > 0 among rho_values", "rho_values")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -50,11 +47,12 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
 
     from dltheory.data import load_digits
     from dltheory.neurashed.examples import noisy_labels
-    from dltheory.neurashed.real import single_threaded, train_memorization
+    from dltheory.nets.threads import limit_threads
+    from dltheory.neurashed.real import train_memorization
 
     data = load_digits(test_fraction=0.2, seed=0)
     rows, curves, per_cell = [], {}, {}
-    with single_threaded():
+    with limit_threads():
         for rho in config.rho_values:
             for wd in config.weight_decays:
                 for width in config.widths:
@@ -100,7 +98,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     ax[1].set(title="final clean test accuracy", xlabel="width", ylabel="accuracy")
     ax[1].legend(fontsize=7)
     fig.tight_layout()
-    claims = [Claim("mem-real-clean-first", "min over (ρ > 0, weight decay, width) of the fraction of seeds with "
+    claims = [legacy_claim("mem-real-clean-first", "min over (ρ > 0, weight decay, width) of the fraction of seeds with "
                     "median first-fit epoch clean < noisy and Mann–Whitney p < 0.01", ">= 7/8", worst, worst >= 7 / 8,
                     "a real MLP fits clean examples before it memorizes noisy ones", "memorization_real")]
     notes = ["Per cell (ρ, wd, width): fraction of seeds clean-first — " +

@@ -13,22 +13,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.diagnostics import fit_time
 from dltheory.neurashed.pictures import graph_strip
 from dltheory.neurashed.reference import REFERENCE, run_reference
+from dltheory.stats import t_interval
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    r_values: tuple[int, ...] = (0, 1, 2, 8)
-    rho_values: tuple[float, ...] = (0.0, 0.2, 0.4)
-    n_seeds: int = 10
-    seed_offset: int = 100
-    steps: int = 60_000
-    checkpoint_every: int = 500
-    n_per_class: int = 100
+    r_values: tuple[int, ...] = declare((0, 1, 2, 8), TupleOf(Int(0, 64), length=(2, 16)))
+    rho_values: tuple[float, ...] = declare((0.0, 0.2, 0.4), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    n_seeds: int = declare(10, Int(2, 256))  # >= 2: paired t-interval
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    steps: int = declare(60_000, Int(1, 1_000_000))
+    checkpoint_every: int = declare(500, Int(1, 1_000_000))
+    n_per_class: int = declare(100, Int(1, 10_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -39,20 +40,9 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(0 in self.r_values and 2 in self.r_values, "r_values must contain 0 and 2 (the IR comparison)")
-        require(0.2 in self.rho_values, "rho_values must contain 0.2 (the IR configuration)")
-        require(all(0 <= r for r in self.r_values), "r_values must be >= 0")
-        require(all(0 <= p < 1 for p in self.rho_values), "rho_values must be probabilities in [0, 1)")
-        require(self.n_seeds >= 2, f"n_seeds must be >= 2 (paired t-interval); got {self.n_seeds}")
-        require(self.steps >= self.checkpoint_every >= 1, "need steps >= checkpoint_every >= 1")
-
-
-def _t_interval(d: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    from scipy import stats
-
-    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
-    h = stats.t.ppf(0.5 + level / 2, len(d) - 1) * se
-    return m - h, m + h
+        self.check(0 in self.r_values and 2 in self.r_values, "0 and 2 among r_values (the IR comparison)", "r_values")
+        self.check(0.2 in self.rho_values, "0.2 among rho_values (the IR configuration)", "rho_values")
+        self.check(self.steps >= self.checkpoint_every, "steps >= checkpoint_every", "steps", "checkpoint_every")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -110,7 +100,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             if k != "seed":
                 rows.append(dict(r=2, rho=0.2, seed=ps["seed"], step=config.steps, quantity=k, value=float(v)))
     table = pd.DataFrame(rows)
-    lo, hi = _t_interval(np.array(diffs))
+    lo, hi = t_interval(np.array(diffs))
 
     # figures ---------------------------------------------------------------------------------
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))
@@ -142,18 +132,18 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
 
     n = config.n_seeds
     claims = [
-        Claim("ir1-clean-first", "fraction of seeds with t90(clean) < t50(noisy), r = 2, ρ = 0.2", ">= 0.9",
+        legacy_claim("ir1-clean-first", "fraction of seeds with t90(clean) < t50(noisy), r = 2, ρ = 0.2", ">= 0.9",
               np.mean(clean_first), np.mean(clean_first) >= 0.9,
               "clean examples are fitted before noisy ones", "ir_dynamics"),
-        Claim("ir2-memorization", "fraction of seeds with mem(end) >= 0.95", ">= 0.9", np.mean(mem_ok),
+        legacy_claim("ir2-memorization", "fraction of seeds with mem(end) >= 0.95", ">= 0.9", np.mean(mem_ok),
               np.mean(mem_ok) >= 0.9, "noisy labels are eventually memorized", "ir_dynamics"),
-        Claim("ir3-benign", "max |end| of 90% t-interval of paired Δ clean test acc (r=2 − r=0)", "<= 0.06",
+        legacy_claim("ir3-benign", "max |end| of 90% t-interval of paired Δ clean test acc (r=2 − r=0)", "<= 0.06",
               max(abs(lo), abs(hi)), (lo >= -0.06) and (hi <= 0.06),
               "memorization capacity changes test accuracy by less than 0.06 (TOST at 0.05)", "ir_dynamics"),
-        Claim("ir4-noisy-keep-idio", "fraction of seeds with Mann–Whitney p < 0.01 (idio share noisy > clean)",
+        legacy_claim("ir4-noisy-keep-idio", "fraction of seeds with Mann–Whitney p < 0.01 (idio share noisy > clean)",
               ">= 0.9", np.mean(mw_ok), np.mean(mw_ok) >= 0.9,
               "noisy examples keep their idiosyncratic flow", "ir_dynamics"),
-        Claim("ir5-clean-idio-decay", "fraction of seeds where the median clean idio share fell after fitting",
+        legacy_claim("ir5-clean-idio-decay", "fraction of seeds where the median clean idio share fell after fitting",
               ">= 0.9", np.mean(decay_ok), np.mean(decay_ok) >= 0.9,
               "idiosyncratic amounts of clean examples decay once they are fitted (issue claim; not in spec §10.1)",
               "ir_dynamics"),

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Int, declare
 from dltheory.neurashed.reference import REFERENCE, run_reference
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    n_seeds: int = 10
-    seed_offset: int = 100
-    steps: int = 60_000
-    checkpoint_every: int = 1000
-    n_per_class: int = 100
-    pure_tree_seeds: int = 2
+    n_seeds: int = declare(10, Int(1, 256))
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    steps: int = declare(60_000, Int(2, 1_000_000))
+    checkpoint_every: int = declare(1000, Int(1, 1_000_000))
+    n_per_class: int = declare(100, Int(1, 10_000))
+    pure_tree_seeds: int = declare(2, Int(0, 256))
 
     @classmethod
     def quick(cls) -> Config:
@@ -38,9 +38,8 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(self.n_seeds >= 1, f"n_seeds must be >= 1; got {self.n_seeds}")
-        require(self.pure_tree_seeds >= 0, "pure_tree_seeds must be >= 0")
-        require(self.steps >= 2 * self.checkpoint_every >= 2, "need at least 3 checkpoints (steps >= 2*checkpoint_every)")
+        self.check(self.steps >= 2 * self.checkpoint_every, "steps >= 2 * checkpoint_every (at least 3 checkpoints)",
+                   "steps", "checkpoint_every")
 
 
 def compression_statistics(i_xt: np.ndarray, i_ty: np.ndarray) -> dict[str, float]:
@@ -100,19 +99,19 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
 
     frac = lambda col: float(ok[:, col].mean())  # noqa: E731
     claims = [
-        Claim("ib-compression-phase", "fraction of seeds meeting all four §10.2 criteria at level L", ">= 0.8",
+        legacy_claim("ib-compression-phase", "fraction of seeds meeting all four §10.2 criteria at level L", ">= 0.8",
               all4.mean(), all4.mean() >= 0.8,
               "a fitting phase (I(X;T_L) rises) is followed by compression (falls ≥ 0.10 nats) keeping I(T_L;Y)",
               "information_plane"),
-        Claim("ib-interior-peak", "fraction of seeds whose I(X;T_L) peak is an interior checkpoint", ">= 0.8",
+        legacy_claim("ib-interior-peak", "fraction of seeds whose I(X;T_L) peak is an interior checkpoint", ">= 0.8",
               frac(0), frac(0) >= 0.8, "the peak is neither at the start nor at the end", "information_plane"),
-        Claim("ib-rise", "median over seeds of I_pk − I_0 [nats]", ">= 0.05",
+        legacy_claim("ib-rise", "median over seeds of I_pk − I_0 [nats]", ">= 0.05",
               np.median([s["rise"] for s in ib_stats]), np.median([s["rise"] for s in ib_stats]) >= 0.05,
               "fitting phase", "information_plane"),
-        Claim("ib-fall", "median over seeds of I_pk − I_end [nats]", ">= 0.10",
+        legacy_claim("ib-fall", "median over seeds of I_pk − I_end [nats]", ">= 0.10",
               np.median([s["fall"] for s in ib_stats]), np.median([s["fall"] for s in ib_stats]) >= 0.10,
               "compression phase", "information_plane"),
-        Claim("ib-label-info-kept", "median over seeds of I(T_L;Y)_end − I(T_L;Y)_pk [nats]", ">= -0.02",
+        legacy_claim("ib-label-info-kept", "median over seeds of I(T_L;Y)_end − I(T_L;Y)_pk [nats]", ">= -0.02",
               np.median([s["ity_change"] for s in ib_stats]), np.median([s["ity_change"] for s in ib_stats]) >= -0.02,
               "compression does not lose label information", "information_plane"),
     ]

@@ -16,26 +16,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.neurashed.elasticity import (bootstrap_pair_gaps, kernel_kmeans, kernel_similarity, kmeans_rows,
                                            neurashed_margin_gradients, neurashed_relative_similarity,
                                            normalized_similarity, pair_type_means, raw_kmeans_accuracy,
                                            spectral_two_clusters, two_cluster_accuracy)
 from dltheory.neurashed.reference import REFERENCE, run_reference
-from dltheory.neurashed.training import single_threaded_blas
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    pi_max_values: tuple[float, ...] = (0.0, 0.5)
-    n_seeds: int = 10
-    seed_offset: int = 100
-    checkpoints: tuple[int, ...] = (0, 5_000, 30_000)
-    n_per_class: int = 100
-    n_boot: int = 1000
-    srel_per_class: int = 20
-    srel_checkpoints: int = 2
+    pi_max_values: tuple[float, ...] = declare((0.0, 0.5), TupleOf(Float(0, 1), length=(1, 16)))
+    n_seeds: int = declare(10, Int(1, 256))
+    seed_offset: int = declare(100, Int(0, 1_000_000_000))
+    checkpoints: tuple[int, ...] = declare((0, 5_000, 30_000), TupleOf(Int(0, 1_000_000), length=(1, 32)))
+    n_per_class: int = declare(100, Int(1, 10_000))
+    n_boot: int = declare(1000, Int(50, 100_000))
+    srel_per_class: int = declare(20, Int(1, 1000))
+    srel_checkpoints: int = declare(2, Int(0, 32))
 
     @classmethod
     def quick(cls) -> Config:
@@ -44,12 +43,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        require(self.n_seeds >= 1, f"n_seeds must be >= 1; got {self.n_seeds}")
-        require(len(self.checkpoints) >= 1 and all(c >= 0 for c in self.checkpoints), "checkpoints must be steps >= 0")
-        require(all(0 <= p <= 1 for p in self.pi_max_values), "pi_max_values must be probabilities in [0, 1]")
-        require(self.n_boot >= 50, f"n_boot must be >= 50; got {self.n_boot}")
 
 
 def _measure(task, theta, rng, config):
@@ -78,8 +71,10 @@ def _measure(task, theta, rng, config):
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
+    from dltheory.nets.threads import limit_threads
+
     rows, order_ok, cluster_gap, srel_rows, heat = [], [], [], [], None
-    with single_threaded_blas():
+    with limit_threads(torch_threads=None, blas_threads=1):
         for pi in config.pi_max_values:
             for s in range(config.n_seeds):
                 seed = config.seed_offset + s
@@ -139,10 +134,10 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     gap = float(np.mean(cluster_gap))
     last = table[table.step == table.step.max()]
     claims = [
-        Claim("le-ordering", "fraction of runs with Ŝ_same > Ŝ_superclass > Ŝ_other (99% bootstrap) at every checkpoint",
+        legacy_claim("le-ordering", "fraction of runs with Ŝ_same > Ŝ_superclass > Ŝ_other (99% bootstrap) at every checkpoint",
               ">= 0.9", frac, frac >= 0.9,
               "an update moves same-class predictions most, same-superclass less, others least", "local_elasticity"),
-        Claim("le-kmeans-vs-masks", "mean over runs of [K-means on Ŝ rows − K-means on masks] 2-cluster accuracy, "
+        legacy_claim("le-kmeans-vs-masks", "mean over runs of [K-means on Ŝ rows − K-means on masks] 2-cluster accuracy, "
               "classes 0/1, final checkpoint", "> 0", gap, gap > 0,
               "the trained model's similarity separates two related classes better than the raw masks",
               "local_elasticity"),

@@ -13,22 +13,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
 
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.ntk_statistics import ntk_statistics_single
-from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Int, TupleOf, activation_name, declare
+from dltheory.stats import bonferroni_z, fit_inverse_width, mean_and_se
 
 _N0 = 4
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    activations: tuple[str, ...] = ("relu", "tanh")
-    widths: tuple[int, ...] = (8, 16, 32, 64, 128)
-    depth: int = 8
-    n_networks: int = 20000
+    activations: tuple[str, ...] = declare(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
+    # at least 3 widths: the fit Y0 + Y1/n has 2 parameters
+    widths: tuple[int, ...] = declare((8, 16, 32, 64, 128), TupleOf(Int(2, 4096), length=(3, 16)))
+    depth: int = declare(8, Int(2, 512))
+    n_networks: int = declare(20000, Int(100, 1_000_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -38,32 +39,16 @@ class Config(ScaledConfig):
     def full(cls) -> Config:
         return cls()
 
-    def validate(self) -> None:
-        if len(self.widths) < 3 or min(self.widths) < 2:
-            raise DLTheoryError(f"widths={self.widths!r}: need >= 3 widths, each >= 2 (fit Y0 + Y1/n)")
-        if self.depth < 2 or self.n_networks < 100 or not self.activations:
-            raise DLTheoryError("depth must be >= 2, n_networks >= 100, activations non-empty")
-
-
-def _fit(inv_n: np.ndarray, y: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:
-    """Weighted fit y = Y0 + Y1/n; returns Y0, SE(Y0) and the χ² p-value."""
-    a = np.column_stack([np.ones_like(inv_n), inv_n]) / se[:, None]
-    coef, *_ = np.linalg.lstsq(a, y / se, rcond=None)
-    cov = np.linalg.inv(a.T @ a)
-    resid = (a @ coef - y / se)
-    dof = max(len(y) - 2, 1)
-    return float(coef[0]), float(np.sqrt(cov[0, 0])), float(chi2.sf(resid @ resid, dof))
-
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
-    from dltheory.nets.estimators import estimate_ntk_fluctuations, mean_and_se
+    from dltheory.nets.estimators import estimate_ntk_fluctuations
     from dltheory.nets.ntk import ntk_forward_equation
 
     depth = config.depth
     n_tests = len(config.activations) * (depth - 1) + len(config.activations) + 1
-    z_star = float(norm.isf(1e-3 / (2 * n_tests)))
+    z_star = bonferroni_z(n_tests)
     rows, fits, claims = [], [], []
     fig, axes = plt.subplots(1, len(config.activations), figsize=(4.5 * len(config.activations), 3.6), squeeze=False)
     exact2, mean_dev = [], []
@@ -94,10 +79,10 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
                              "ntk_mean_nlo": th.theta[ell] + th.nlo_ntk[ell] / n})
             ax.errorbar(np.arange(1, depth + 1), y, yerr=y_se, fmt="o", ms=3, label=f"MC n={n}")
         ys, ses = np.array(ys), np.array(ses)
-        inv_n = 1.0 / np.array(config.widths, dtype=float)
+        extrapolated = fit_inverse_width(config.widths, ys, ses)  # per layer, (depth,)
         devs = []
         for ell in range(1, depth):
-            y0, y0_se, pval = _fit(inv_n, ys[:, ell], ses[:, ell])
+            y0, y0_se, pval = (float(v[ell]) for v in (extrapolated.y0, extrapolated.y0_se, extrapolated.p_value))
             devs.append(abs(y0 - pred[ell]) / y0_se)
             fits.append({"activation": act, "layer": ell + 1, "y0": y0, "y0_se": y0_se, "fit_p": pval,
                          "theory": pred[ell]})
@@ -107,7 +92,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         ax.legend(fontsize=7)
         worst = float(max(devs))
         inconclusive = [f for f in fits if f["activation"] == act and f["fit_p"] < 0.01]
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name=f"{act}-ntk-variance-extrapolated",
             statistic=f"max over ℓ = 2..{depth} of |Y0 − (A + 2B)|/SE(Y0), Y(n) = n Var Ĥ_ii = Y0 + Y1/n",
             threshold=f"<= {z_star:.2f} and no fit with p < 0.01", measured=worst,
@@ -115,13 +100,13 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             meaning=f"the O(1/n) NTK fluctuation prediction (A + 2B)/n holds at every depth for {act}"
                     + (f"; {len(inconclusive)} fit(s) inconclusive (p < 0.01)" if inconclusive else "")))
     worst2 = float(max(exact2))
-    claims.append(Claim(
+    claims.append(legacy_claim(
         name="layer2-exact", statistic="max over activations and widths of |n Var Ĥ_ii − (A + 2B)|/SE at ℓ = 2",
         threshold=f"<= {z_star:.2f}", measured=worst2, passed=worst2 <= z_star, figure="ntk_variance",
         meaning="layer-2 NTK fluctuations are exact at every width (§6.4)"))
     if mean_dev:
         worst_m = float(max(mean_dev))
-        claims.append(Claim(
+        claims.append(legacy_claim(
             name="relu-ntk-mean-exact", statistic="max over widths and depths ℓ ≥ 2 of |E Ĥ_ii − Θ|/SE (ReLU)",
             threshold=f"<= {z_star:.2f}", measured=worst_m, passed=worst_m <= z_star, figure="ntk_variance",
             meaning="the mean NTK diagonal of a scale-invariant MLP has no 1/n correction (§6.4, M7)"))

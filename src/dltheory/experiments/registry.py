@@ -18,7 +18,6 @@ from dltheory.lab.base import Experiment
 
 __all__ = ["all_experiments", "get_experiment"]
 
-_INFRASTRUCTURE = {"registry"}
 EXTRA_ENV = "DLTHEORY_EXTRA_EXPERIMENTS"
 
 
@@ -40,12 +39,16 @@ def _extra_experiments() -> list[Experiment]:
 
 @cache
 def all_experiments() -> dict[str, Experiment]:
-    """All registered experiments by name, ordered by pillar then module name."""
+    """All registered experiments by name, ordered by pillar then name.
+
+    Every public module of :mod:`dltheory.experiments` is imported; those that define
+    ``EXPERIMENT`` are registered (this module defines none).
+    """
     import dltheory.experiments as package
 
     found: list[Experiment] = []
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name in _INFRASTRUCTURE or info.name.startswith("_"):
+        if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         experiment = getattr(module, "EXPERIMENT", None)

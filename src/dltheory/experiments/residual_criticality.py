@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from dltheory.effective.four_point import normalized_vertex
 from dltheory.effective.residual import residual_critical_point, residual_four_point, residual_vertex_slope
-from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.experiments.four_point_vertex import _normalized, pooled_slope_fit
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, activation_name, declare
+from dltheory.stats import WidthSeries, bonferroni_z, jackknife, pooled_slope_fit, within_z
 
 _N0 = 4
 _FIT_MAX = 0.15
@@ -26,11 +26,11 @@ _FIT_MAX = 0.15
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    activations: tuple[str, ...] = ("relu", "tanh")
-    gammas: tuple[float, ...] = (0.0, 0.5, 0.9)
-    widths: tuple[int, ...] = (16, 32, 64, 128)
-    n_networks: int = 16000
-    n_bootstrap: int = 200
+    activations: tuple[str, ...] = declare(("relu", "tanh"), TupleOf(activation_name(), length=(1, 16)))
+    gammas: tuple[float, ...] = declare((0.0, 0.5, 0.9), TupleOf(Float(0, 1, closed="left"), length=(1, 16)))
+    widths: tuple[int, ...] = declare((16, 32, 64, 128), TupleOf(Int(8, 4096), length=(2, 16)))
+    n_networks: int = declare(16000, Int(100, 1_000_000))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -40,21 +40,14 @@ class Config(ScaledConfig):
     def full(cls) -> Config:
         return cls()
 
-    def validate(self) -> None:
-        if any(not 0 <= g < 1 for g in self.gammas):
-            raise DLTheoryError(f"gammas={self.gammas!r}: residual strengths must lie in [0, 1)")
-        if len(self.widths) < 2 or min(self.widths) < 8 or self.n_networks < 100 or self.n_bootstrap < 20:
-            raise DLTheoryError("need >= 2 widths >= 8, n_networks >= 100, n_bootstrap >= 20")
-
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
     import matplotlib.pyplot as plt
 
-    from dltheory.nets.estimators import jackknife
     from dltheory.nets.residual_mlp import sample_residual_mlps
 
     n_tests = 2 * len(config.activations) * len(config.gammas)
-    z_star = float(norm.isf(1e-3 / (2 * n_tests)))
+    z_star = bonferroni_z(n_tests)
     rows, claims = [], []
     fig, axes = plt.subplots(1, len(config.activations), figsize=(4.5 * len(config.activations), 3.6), squeeze=False)
     for ax, act in zip(axes[0], config.activations):
@@ -71,33 +64,33 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
                 st = sample_residual_mlps(np.ones((1, _N0)), depth, n, gamma, act, cp.cb, cp.cw, n_net,
                                           first_cw=first_cw, generator=seed)
                 pair, m2 = st.pair_fourth[:, :, 0], st.second_moment[:, :, 0, 0]
-                y, se = jackknife(_normalized, pair, m2)
+                y, se = jackknife(normalized_vertex, pair, m2)
                 th = residual_four_point(k1, depth, act, gamma, cp.cb, cp.cw)
                 y_th = th.vertex / (n * th.kernel**2)
                 ell = np.arange(1, depth + 1)
-                data.append((n, ell, pair, m2, y, se, y_th))
+                data.append(WidthSeries(n, ell, (pair, m2), y, se, y_th))
                 for i in range(depth):
                     rows.append({"activation": act, "gamma": gamma, "width": n, "layer": int(ell[i]), "seed": seed,
                                  "n_networks": n_net, "vertex_norm_mc": y[i], "vertex_norm_se": se[i],
                                  "vertex_norm_recursion": y_th[i], "nu_gamma": nu})
 
-            slope, slope_rec, sse = pooled_slope_fit(data, np.inf, config.n_bootstrap, rng)
+            slope, slope_rec, sse = pooled_slope_fit(data, normalized_vertex, np.inf, config.n_bootstrap, rng)
             ax.errorbar([gamma], [slope], yerr=[z_star * sse], fmt="o", capsize=3, color="C0")
             ax.plot([gamma], [nu], "k_", ms=14)
             ax.plot([gamma], [slope_rec], "rx")
             tag = f"{act}-gamma{gamma:g}"
-            claims.append(Claim(
+            claims.append(legacy_claim(
                 name=f"{tag}-slope-nu",
                 statistic=f"fitted slope of V/(nK²) vs (ℓ−1)/n ≤ {_FIT_MAX} (bootstrap SE {sse:.3f})",
                 threshold=f"|s − ν(γ)| ≤ {z_star:.2f} SE, ν(γ) = {nu:.4f}", measured=slope,
-                passed=abs(slope - nu) <= z_star * sse, figure="nu_vs_gamma",
+                passed=within_z(slope, nu, sse, z_star), figure="nu_vs_gamma",
                 meaning=f"residual {act} MLP with γ = {gamma:g}: Monte Carlo slope equals ν(γ)"
                         + (" (K*=0: ν(γ) is the ℓ → ∞ slope)" if act == "tanh" else "")))
-            claims.append(Claim(
+            claims.append(legacy_claim(
                 name=f"{tag}-slope-recursion",
                 statistic=f"fitted slope vs the same fit of the residual recursion ({slope_rec:.4f})",
                 threshold=f"|s − s_rec| ≤ {z_star:.2f} SE", measured=abs(slope - slope_rec) / sse,
-                passed=abs(slope - slope_rec) <= z_star * sse, figure="nu_vs_gamma",
+                passed=within_z(slope, slope_rec, sse, z_star), figure="nu_vs_gamma",
                 meaning=f"the residual V recursion predicts the finite-depth growth for {act}, γ = {gamma:g}"))
         gs = np.linspace(0, 0.99, 100)
         ax.plot(gs, [residual_vertex_slope(act, g) for g in gs], "k-", lw=0.8)

@@ -13,22 +13,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
-from dltheory.richness import (bonferroni_z, classification_task, fit_width_exponent, representation_change, richness,
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
+from dltheory.richness import (classification_task, representation_change, richness,
                                run_ensemble)
+from dltheory.stats import bonferroni_z, fit_width_exponent
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
-    rs: tuple[float, ...] = (0.0, 0.125, 0.25, 0.375, 0.5)
-    n_seeds: int = 32
-    batch: int = 64
-    eta0: float = 0.5
-    tolerance: float = 0.1
-    max_members: int = 8
+    widths: tuple[int, ...] = declare((64, 128, 256, 512, 1024, 2048, 4096), TupleOf(Int(1, 8192), length=(4, 16)))
+    rs: tuple[float, ...] = declare((0.0, 0.125, 0.25, 0.375, 0.5), TupleOf(Float(0, 0.5), length=(1, 16)))
+    n_seeds: int = declare(32, Int(2, 1024))  # >= 2: standard errors
+    batch: int = declare(64, Int(1, 4000))  # the MNIST-1D training set
+    eta0: float = declare(0.5, Float(0, 1000, closed="right"))
+    tolerance: float = declare(0.1, Float(0, 10, closed="right"))
+    max_members: int = declare(8, Int(1, 1024))
 
     @classmethod
     def quick(cls) -> Config:
@@ -37,14 +37,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        check_fields(self)
-        require(self.eta0 > 0 and self.tolerance > 0, "eta0 and tolerance must be > 0")
-        require(self.batch <= 4000, "batch must be <= 4000")
-        require(len(self.widths) >= 4, "widths needs >= 4 entries (3-parameter fit)")
-        require(self.n_seeds >= 2, "n_seeds must be >= 2 (standard errors)")
-        require(all(0 <= r <= 0.5 for r in self.rs), "rs must lie in [0, 1/2]")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -109,17 +101,17 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     for r in config.rs:
         d = hidden[hidden.r == r]
         dev = float(np.max(np.abs(d["slope"] - r)))
-        claims.append(Claim(f"exponent-r{r:g}", f"max over hidden layers |ŝ - r| at r={r:g}",
+        claims.append(legacy_claim(f"exponent-r{r:g}", f"max over hidden layers |ŝ - r| at r={r:g}",
                             f"<= {config.tolerance}", dev, dev <= config.tolerance,
                             "the measured width exponent of ||Δh|| recovers the configured richness", "exponents"))
     zmax = float(hidden["z"].max())
-    claims.append(Claim("exponent-z", "max over r, hidden layers of |ŝ - r| / SE(ŝ)", f"<= z* = {z_star:.2f}", zmax,
+    claims.append(legacy_claim("exponent-z", "max over r, hidden layers of |ŝ - r| / SE(ŝ)", f"<= z* = {z_star:.2f}", zmax,
                         zmax <= z_star, "no significant deviation from ŝ = r (Bonferroni, §12.2)", "exponents"))
     out_dev = float(np.max(np.abs(main[main.kind == "output"]["slope"])))
-    claims.append(Claim("output-change-flat", "max over r of |ŝ| for ||Δf||", f"<= {config.tolerance}", out_dev,
+    claims.append(legacy_claim("output-change-flat", "max over r of |ŝ| for ||Δf||", f"<= {config.tolerance}", out_dev,
                         out_dev <= config.tolerance, "the output change is width-independent for every r (NTC)",
                         "exponents"))
-    claims.append(Claim("estimator-slope", "slope of mean hidden ŝ regressed on nominal r", "|slope - 1| <= 0.1",
+    claims.append(legacy_claim("estimator-slope", "slope of mean hidden ŝ regressed on nominal r", "|slope - 1| <= 0.1",
                         float(coef[0]), abs(coef[0] - 1) <= 0.1, "r̂ tracks r one-for-one (R4)", "exponents"))
     return Outcome(table=df, figures={"exponents": fig}, claims=claims,
                    notes=["Centred output f - f_0 (without it, the r-dependent initial output ~n^-r biases small "

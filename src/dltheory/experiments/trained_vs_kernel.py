@@ -18,27 +18,27 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from dltheory.effective.kernels import ntk_recursion
 from dltheory.effective.trained_networks import first_step_richardson, frozen_ntk_prediction
-from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Int, TupleOf, declare
+from dltheory.stats import bonferroni_z, bootstrap_se, mean_and_se
 
 _CW = 2.0
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
-    depth: int = 3
-    n_train: int = 64
-    n_test: int = 64
-    pairs: int = 128
-    steps: int = 400
-    first_step_width: int = 64
-    first_step_pairs: int = 2000
-    n_bootstrap: int = 200
+    widths: tuple[int, ...] = declare((32, 64, 128, 256, 512, 1024), TupleOf(Int(2, 2048), length=(3, 16)))
+    depth: int = declare(3, Int(2, 32))
+    n_train: int = declare(64, Int(2, 1348))  # the digits training set
+    n_test: int = declare(64, Int(1, 449))  # the digits test set
+    pairs: int = declare(128, Int(4, 1024))
+    steps: int = declare(400, Int(1, 100_000))
+    first_step_width: int = declare(64, Int(2, 8192))
+    first_step_pairs: int = declare(2000, Int(10, 100_000))
+    n_bootstrap: int = declare(200, Int(20, 20_000))
 
     @classmethod
     def quick(cls) -> Config:
@@ -48,14 +48,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        if len(self.widths) < 3 or min(self.widths) < 2:
-            raise DLTheoryError(f"widths={self.widths!r}: need >= 3 widths >= 2 for a log-log slope")
-        if self.depth < 2 or self.n_train < 2 or self.n_test < 1 or self.pairs < 4 or self.steps < 1:
-            raise DLTheoryError("depth >= 2, n_train >= 2, n_test >= 1, pairs >= 4, steps >= 1 required")
-        if self.first_step_pairs < 10 or self.first_step_width < 2 or self.n_bootstrap < 20:
-            raise DLTheoryError("first_step_pairs >= 10, first_step_width >= 2, n_bootstrap >= 20 required")
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
@@ -125,9 +117,9 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             return float((m * m).sum() - d.var(0, ddof=1).sum() / len(d))
 
         g2 = gap2(diff)
-        boot = [gap2(diff[rng.integers(0, len(diff), len(diff))]) for _ in range(config.n_bootstrap)]
+        g2_se = float(bootstrap_se(gap2, diff, n_resamples=config.n_bootstrap, rng=rng))
         rows.append({"width": n, "pairs": config.pairs, "seed": seed, "gap2": g2,
-                     "gap2_se": float(np.std(boot, ddof=1)), "cov_rel_error": cov_err,
+                     "gap2_se": g2_se, "cov_rel_error": cov_err,
                      "rel_gap": np.sqrt(max(g2, 0.0)) / np.linalg.norm(mu), "final_loss": float(res.losses[-1].mean()),
                      "eta": eta, "steps": config.steps})
     table = pd.DataFrame(rows)
@@ -159,9 +151,9 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
         d = z1 - z0
         deltas.append(0.5 * (d[0::2] + d[1::2]))
     per_pair = first_step_richardson(deltas[0], deltas[1], eta1)  # (pairs, 10)
-    est, se = per_pair.mean(0), per_pair.std(0, ddof=1) / np.sqrt(len(per_pair))
+    est, se = mean_and_se(per_pair)
     first_dev = float(np.max(np.abs(est - target) / se))
-    z_star = float(norm.isf(1e-3 / (2 * 11)))
+    z_star = bonferroni_z(11)
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     axes[0].errorbar(table["width"], table["gap2"].clip(lower=1e-12), yerr=table["gap2_se"], fmt="o")
@@ -180,14 +172,14 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     claims = [
-        Claim(name="mean-gap-slope",
+        legacy_claim(name="mean-gap-slope",
               statistic=f"log-log slope of the test mean gap ||E f − μ|| vs width ({int(ok.sum())} widths resolved, "
                         "gap² > 2 SE)",
               threshold="in [−1.3, −0.7], fitted over >= 3 resolved widths (else underpowered: fail)",
               measured=slope, passed=bool(np.isfinite(slope) and -1.3 <= slope <= -0.7),
               figure="trained_vs_kernel",
               meaning="trained finite-width networks approach the frozen-NTK prediction at rate 1/n"),
-        Claim(name="first-step-exact", statistic="max over 10 outputs of |(4m(η) − m(2η))/(2η) − Θy|/SE",
+        legacy_claim(name="first-step-exact", statistic="max over 10 outputs of |(4m(η) − m(2η))/(2η) − Θy|/SE",
               threshold=f"<= {z_star:.2f}", measured=first_dev, passed=first_dev <= z_star, figure="trained_vs_kernel",
               meaning="the mean first GD step equals η Θ y at finite width (ReLU, one input, §7.2)"),
     ]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Choice, Float, Int, Text, TupleOf, declare
 from dltheory.weightspace import (GAUGES, FewSamplesWarning, IsingModel, binary_entropy, bias_grid,
                                   fit_pseudolikelihood, load_dataset, model_sample_accuracy, shuffle_columns,
                                   coupling_summary, multi_information)
@@ -24,27 +24,27 @@ from dltheory.weightspace.pipeline import analyze_segment, build_ensemble, selec
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    dataset: str = "digits"
-    n_components: int = 20
-    input_scale: float = 3.0
-    deep_sizes: tuple[int, ...] = (20, 15, 15, 10)
-    shallow_sizes: tuple[int, ...] = (20, 10)
-    n_train_up: int = 1437
-    n_train_op: int = 500
-    n_runs: int = 200
-    samples_per_run: int = 500
-    epochs_deep: int = 200
-    epochs_shallow: int = 100
-    gauges: tuple[str, ...] = GAUGES
-    refs_per_group: int = 20
-    x_max: float = 3.0
-    x_step: float = 0.05
-    tap_starts: int = 2000
-    plm_gtol: float = 1e-6
-    plm_maxiter: int = 2000
-    bp_max_sweeps: int = 5000
-    model_sweeps: int = 100
-    ensemble_dir: str = ""
+    dataset: str = declare("digits", Choice("digits", "mnist1d"))
+    n_components: int = declare(20, Int(1, 64))
+    input_scale: float = declare(3.0, Float(0, 100, closed="right"))
+    deep_sizes: tuple[int, ...] = declare((20, 15, 15, 10), TupleOf(Int(1, 64), length=4))  # (D, H1, H2, K)
+    shallow_sizes: tuple[int, ...] = declare((20, 10), TupleOf(Int(1, 64), length=2))  # (D, K)
+    n_train_up: int = declare(1437, Int(1, 20_000))
+    n_train_op: int = declare(500, Int(1, 20_000))
+    n_runs: int = declare(200, Int(4, 2000))
+    samples_per_run: int = declare(500, Int(1, 5000))
+    epochs_deep: int = declare(200, Int(1, 10_000))
+    epochs_shallow: int = declare(100, Int(1, 10_000))
+    gauges: tuple[str, ...] = declare(GAUGES, TupleOf(Choice(*GAUGES), length=(1, 3)))
+    refs_per_group: int = declare(20, Int(1, 1000))
+    x_max: float = declare(3.0, Float(0, 10, closed="right"))
+    x_step: float = declare(0.05, Float(0.005, 1))
+    tap_starts: int = declare(2000, Int(1, 100_000))
+    plm_gtol: float = declare(1e-6, Float(0, 1, closed="right"))
+    plm_maxiter: int = declare(2000, Int(1, 100_000))
+    bp_max_sweeps: int = declare(5000, Int(1, 1_000_000))
+    model_sweeps: int = declare(100, Int(1, 100_000))
+    ensemble_dir: str = declare("", Text(4096))
 
     @classmethod
     def quick(cls) -> Config:
@@ -58,12 +58,9 @@ class Config(ScaledConfig):
         return cls()
 
     def validate(self) -> None:
-        require(len(self.deep_sizes) == 4, f"deep_sizes must be (D, H1, H2, K); got {self.deep_sizes}")
-        require(len(self.shallow_sizes) == 2, f"shallow_sizes must be (D, K); got {self.shallow_sizes}")
-        require(self.deep_sizes[0] == self.shallow_sizes[0] == self.n_components,
-                "the input size of both architectures must equal n_components")
-        require(all(g in GAUGES for g in self.gauges) and self.gauges, f"gauges must be among {GAUGES}")
-        require(self.n_runs >= 4 and self.samples_per_run >= 1 and self.refs_per_group >= 1, "bad ensemble sizes")
+        self.check(self.deep_sizes[0] == self.shallow_sizes[0] == self.n_components,
+                   "deep_sizes[0] == shallow_sizes[0] == n_components (the input size of both architectures)",
+                   "deep_sizes", "shallow_sizes", "n_components")
 
 
 def _case_models(ens, gauge, cfg, x_ref, rng):
@@ -133,7 +130,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
                                            g.sigma[rng.choice(len(g), n_data, replace=False)], rng,
                                            n_random=20, n_sweeps=cfg.model_sweeps, a_min=a_min)
                 summary[(case, "C5")] = ms
-                claims.append(Claim(name=f"C5-{case}", statistic="fraction of model samples with accuracy >= a_min",
+                claims.append(legacy_claim(name=f"C5-{case}", statistic="fraction of model samples with accuracy >= a_min",
                                     threshold="reported (no pass/fail); passed = fraction >= 0.5",
                                     measured=ms["fraction_accepted"], passed=ms["fraction_accepted"] >= 0.5,
                                     meaning=f"fitted model generates working networks (a_min={a_min:.3f}, final mean "
@@ -170,7 +167,7 @@ def _claims(t, curves, cfg):
             ok_ref = (d.bp_converged_fraction >= 0.99) & ~d.confirmed_jump & (d.hysteresis <= 0.02)
             frac = float(ok_ref.mean())
             tap_ok = bool((d.groupby("segment").tap_levels.first() == 1).all())
-            out.append(Claim(name=f"C1-{case}-{gauge}", statistic="fraction of (segment, reference) with BP converged "
+            out.append(legacy_claim(name=f"C1-{case}-{gauge}", statistic="fraction of (segment, reference) with BP converged "
                              ">= 99%, no confirmed jump, H <= 0.02", threshold=">= 0.95 and one TAP level per segment",
                              measured=frac, passed=frac >= 0.95 and tap_ok,
                              meaning=f"no clustering in the deep {case} weight space (TAP one level: {tap_ok}; "
@@ -180,7 +177,7 @@ def _claims(t, curves, cfg):
                   if np.isfinite(_median_curve(curves[("up", gauge, s)], grid) - _median_curve(curves[("op", gauge, s)], grid)).any()
                   else np.nan for s in deep_segs]
         delta = float(np.nanmax(deltas)) if np.isfinite(deltas).any() else float("nan")
-        out.append(Claim(name=f"C2-{gauge}", statistic="max over segments and d of |s_up(d) − s_op(d)| (medians)",
+        out.append(legacy_claim(name=f"C2-{gauge}", statistic="max over segments and d of |s_up(d) − s_op(d)| (medians)",
                          threshold="<= 0.02 nats per weight", measured=delta, passed=bool(delta <= 0.02),
                          meaning="under- and over-parameterized deep nets have the same landscape class "
                                  f"(per segment: {', '.join(f'{s}={v:.3f}' for s, v in zip(deep_segs, deltas))})",
@@ -193,7 +190,7 @@ def _claims(t, curves, cfg):
             j_it, j_b = d.loc["ITER", "max_abs_J"], min(d.loc["LB", "max_abs_J"], d.loc["RB", "max_abs_J"])
             gap = _gap_fraction(curves, case, gauge)
             ok = (i_it <= 0.005 and i_it <= 0.1 * i_b, j_it <= 0.2 * j_b, gap >= 0.9)
-            out.append(Claim(name=f"C4-{case}-{gauge}", statistic="I/N(ITER) (with max|J| and entropy-gap checks)",
+            out.append(legacy_claim(name=f"C4-{case}-{gauge}", statistic="I/N(ITER) (with max|J| and entropy-gap checks)",
                              threshold="I/N(ITER) <= 0.005 and <= 0.1 min(LB, RB); max|J_ITER| <= 0.2 min; gap test >= 90%",
                              measured=float(i_it), passed=all(ok),
                              meaning=f"liquid middle layer: I/N ITER {i_it:.4f} vs boundaries {i_b:.4f}; max|J| ITER "
@@ -202,7 +199,7 @@ def _claims(t, curves, cfg):
     d = t[t.case == "shallow"]
     broken = (d.confirmed_jump & (d.hysteresis > 0.1)).mean()
     two_levels = bool((d.tap_levels >= 2).any())
-    out.append(Claim(name="C3-shallow", statistic="fraction of references with a confirmed jump and H > 0.1",
+    out.append(legacy_claim(name="C3-shallow", statistic="fraction of references with a confirmed jump and H > 0.1",
                      threshold=">= 0.9, or >= 2 TAP free-energy levels", measured=float(broken),
                      passed=bool(broken >= 0.9 or two_levels),
                      meaning=f"shallow weight space is broken (TAP levels {int(d.tap_levels.max())}, max H "

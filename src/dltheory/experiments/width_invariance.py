@@ -14,19 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dltheory.errors import require
-from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
-from dltheory.richness.config import check_fields
+from dltheory.lab.base import Experiment, Outcome, ScaledConfig, legacy_claim
+from dltheory.lab.constraints import Float, Int, TupleOf, declare
 from dltheory.richness import classification_task, richness, run_ensemble
+from dltheory.stats import mean_and_se
 
 
 @dataclass(frozen=True)
 class Config(ScaledConfig):
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048)
-    steps: int = 400
-    n_seeds: int = 8
-    batch: int = 64
-    lr: float = 0.5
+    widths: tuple[int, ...] = declare((64, 128, 256, 512, 1024, 2048), TupleOf(Int(1, 8192), length=(3, 16)))
+    steps: int = declare(400, Int(1, 100_000))
+    n_seeds: int = declare(8, Int(1, 256))
+    batch: int = declare(64, Int(1, 1347))  # the digits training set
+    lr: float = declare(0.5, Float(0, 1000, closed="right"))
 
     @classmethod
     def quick(cls) -> Config:
@@ -35,13 +35,6 @@ class Config(ScaledConfig):
     @classmethod
     def full(cls) -> Config:
         return cls()
-
-    def validate(self) -> None:
-        check_fields(self)
-        require(self.lr > 0, "lr must be > 0")
-        require(self.batch <= 1347, "batch must be <= 1347 (digits training set)")
-        require(len(self.widths) >= 3, "widths needs >= 3 entries (two consecutive distances)")
-        require(self.steps >= 1 and self.n_seeds >= 1, "steps and n_seeds must be >= 1")
 
 
 def run(config: Config, rng: np.random.Generator) -> Outcome:
@@ -63,7 +56,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
             curves[(r, n)] = run_.losses[:, idx].mean(1)
             for t in range(config.steps):
                 rows.append({"r": r, "width": n, "step": t, "loss_mean": float(curves[(r, n)][t]),
-                             "loss_sem": float(run_.losses[t, idx].std(ddof=1) / np.sqrt(len(idx)))
+                             "loss_sem": float(mean_and_se(run_.losses[t, idx])[1])
                              if len(idx) > 1 else float("nan")})
     df = pd.DataFrame(rows)
     dist = {r: [float(np.mean(np.abs(curves[(r, b)] - curves[(r, a)])))
@@ -88,7 +81,7 @@ def run(config: Config, rng: np.random.Generator) -> Outcome:
     axes[2].legend(fontsize=8)
     fig.tight_layout()
     claims = [
-        Claim("mup-curves-converge", "d_last / d_first (distance between consecutive widths' μP loss curves)", "< 1, "
+        legacy_claim("mup-curves-converge", "d_last / d_first (distance between consecutive widths' μP loss curves)", "< 1, "
               "and d strictly decreasing", ratio, monotone and ratio < 1,
               "μP loss curves approach a width-independent limit", "width_invariance"),
     ]

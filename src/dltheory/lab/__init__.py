@@ -3,6 +3,7 @@
 An experiment (a module of :mod:`dltheory.experiments`) only computes; everything else lives here:
 
 - :mod:`dltheory.lab.base` — :class:`Experiment`, :class:`Claim`, :class:`Outcome`, :class:`ScaledConfig`;
+- :mod:`dltheory.lab.constraints` — declarative, bounded constraints on config fields (:func:`declare`);
 - :mod:`dltheory.lab.runner` — running tasks and saving them with provenance;
 - :mod:`dltheory.lab.store` — the content-hashed results store;
 - :mod:`dltheory.lab.executors` — serial, local process pool and Dask executors, :func:`map_tasks`;

@@ -7,8 +7,11 @@ Three implementations, chosen by name (``make_executor``):
   one torch thread per worker so that ``workers`` processes do not oversubscribe the cores;
   nothing to start, the pool is created lazily on first use and falls back to serial if it cannot
   start);
-- ``"dask"`` — Dask distributed: an existing scheduler (``scheduler="tcp://host:port"``) or a
-  ``LocalCluster`` on 127.0.0.1 started for the caller and closed afterwards.
+- ``"dask"`` — Dask distributed: an existing scheduler (``scheduler="tcp://host:port"``; only
+  ``tcp://``, ``tls://`` and ``inproc://``; connection and handshake within ``connect_timeout``
+  seconds, default 20) or a ``LocalCluster`` on 127.0.0.1 started for the caller and closed
+  afterwards. **The scheduler must be trusted**: Dask unpickles what it receives, so whoever runs
+  the scheduler can run code in this process.
 
 Experiments never see which one runs them. For inner sweeps an experiment may call
 :func:`map_tasks`, which uses the *active* executor (set by the driver with :func:`use_executor`)
@@ -24,17 +27,25 @@ import pickle
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dltheory.errors import DLTheoryError
 
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
 __all__ = [
+    "DASK_SCHEMES",
     "EXECUTORS",
     "DaskExecutor",
     "Executor",
     "LocalPoolExecutor",
     "SerialExecutor",
     "active_executor",
+    "check_connect_timeout",
+    "check_executor_args",
+    "check_scheduler_address",
+    "connect_client",
     "default_workers",
     "in_worker",
     "make_executor",
@@ -90,9 +101,10 @@ def _mark_worker(threads: int = 1, parent: int | None = None) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     for var in _THREAD_VARS:  # read by torch, NumPy's BLAS and OpenMP when they are first imported
         os.environ[var] = str(threads)
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    if "torch" in sys.modules:  # already imported: the variables above came too late for it
+        from dltheory.nets.threads import set_torch_threads
+
+        set_torch_threads(threads)
 
 
 def _call_in_worker(fn: Callable[[Any], Any], item: Any) -> Any:
@@ -175,7 +187,7 @@ class LocalPoolExecutor(Executor):
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise DLTheoryError(f"workers must be a positive integer; got {workers!r}")
         self.workers = workers
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
         self._failed_to_start = False
 
     def _get_pool(self):
@@ -218,8 +230,8 @@ class LocalPoolExecutor(Executor):
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:
-                    exc = f.exception()
-                    yield futures[f], (TaskFailed(exc) if exc is not None else f.result())
+                    error = f.exception()
+                    yield futures[f], (TaskFailed(error) if error is not None else f.result())
         finally:
             for f in pending:
                 f.cancel()
@@ -230,24 +242,143 @@ class LocalPoolExecutor(Executor):
             self._pool = None
 
 
+DASK_SCHEMES = ("tcp", "tls", "inproc")
+DEFAULT_CONNECT_TIMEOUT_S = 20.0
+MAX_CONNECT_TIMEOUT_S = 3600.0
+
+
+def check_scheduler_address(address: Any) -> str:
+    """``address`` if it is a ``tcp://``, ``tls://`` or ``inproc://`` address, else a one-line error.
+
+    Checked before any connection is attempted.
+    """
+    if not isinstance(address, str) or len(address) > 1000:
+        raise DLTheoryError(f"--scheduler must be an address like tcp://host:8786; got {address!r}"[:300])
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme not in DASK_SCHEMES or not rest.strip() or any(c.isspace() for c in address):
+        raise DLTheoryError(f"--scheduler must be a {', '.join(s + '://' for s in DASK_SCHEMES)} address "
+                            f"like tcp://host:8786; got {address!r}"[:300])
+    return address
+
+
+def check_connect_timeout(timeout: Any) -> float:
+    """``timeout`` as a float in (0, 3600] seconds, else a one-line error."""
+    import math
+
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+            or not 0 < timeout <= MAX_CONNECT_TIMEOUT_S:
+        raise DLTheoryError(f"--connect-timeout must be a number of seconds in (0, {MAX_CONNECT_TIMEOUT_S:.0f}]; "
+                            f"got {timeout!r}")
+    return float(timeout)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _within(seconds: float, fn: Callable[[], Any]) -> Any:
+    """``fn()`` in a daemon thread; raises TimeoutError if it has not returned after ``seconds``."""
+    import threading
+
+    box: list[Any] = []
+
+    def target() -> None:
+        try:
+            box.append((True, fn()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box.append((False, exc))
+
+    thread = threading.Thread(target=target, name="dltheory-dask-connect", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not box:
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _handshake(address: str, timeout: float) -> Any:
+    """Connect to ``address`` with Dask's comm layer and ask for its identity, all within ``timeout``."""
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def identify() -> Any:
+        comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    return asyncio.run(asyncio.wait_for(identify(), timeout))
+
+
+def connect_client(address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT_S):
+    """A ``distributed.Client`` of the scheduler at ``address``, connected and identified within ``timeout``.
+
+    The address is checked first (:func:`check_scheduler_address`); then a Dask handshake and an
+    ``identity`` request must complete within ``timeout`` seconds, so a silent listener, a service
+    that speaks another protocol or a hung scheduler end with a one-line :class:`DLTheoryError`
+    instead of a hang or a traceback. The scheduler must be trusted: Dask exchanges pickled objects,
+    so a malicious scheduler can run code in this process.
+    """
+    import time
+
+    from distributed import Client
+
+    address = check_scheduler_address(address)
+    timeout = check_connect_timeout(timeout)
+    where = f"cannot connect to the Dask scheduler at {address}"
+    start = time.monotonic()
+    try:
+        reply = _within(timeout + 0.5, lambda: _handshake(address, timeout))
+    except TimeoutError:  # also asyncio's (the same class since Python 3.11)
+        raise DLTheoryError(f"{where}: no Dask handshake within {timeout:g} s (nothing listening, or not answering; --connect-timeout)") from None
+    except OSError as exc:
+        raise DLTheoryError(f"{where}: {_one_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - garbage from a non-Dask service: MemoryError, ValueError...
+        raise DLTheoryError(f"{where}: not a Dask scheduler (handshake failed: {_one_line(exc)})") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise DLTheoryError(f"{where}: the service answered but is not a Dask scheduler")
+    left = max(1.0, timeout - (time.monotonic() - start))
+    try:
+        return _within(left + 0.5, lambda: Client(address, timeout=left, set_as_default=False))
+    except Exception as exc:  # noqa: BLE001
+        raise DLTheoryError(f"{where}: {_one_line(exc)}") from None
+
+
 class DaskExecutor(Executor):
     """Dask distributed: connect to ``scheduler`` or start a loopback ``LocalCluster``.
+
+    The scheduler must be trusted: Dask sends pickled functions and results both ways, so whoever
+    controls the scheduler can run code in this process and on the workers.
 
     Parameters
     ----------
     scheduler : str, optional
-        Address of a running scheduler (``"tcp://host:8786"``). Without it a ``LocalCluster`` with
+        Address of a running scheduler: ``tcp://host:8786``, ``tls://host:8786`` or ``inproc://...``
+        (other schemes are refused before connecting). Without it a ``LocalCluster`` with
         ``workers`` single-threaded worker processes is started on 127.0.0.1 (no dashboard) and
         closed by :meth:`close`.
     workers : int, optional
         Workers of the started ``LocalCluster`` (default :func:`default_workers`).
     timeout : float
-        Seconds to wait for the scheduler.
+        Seconds within which the connection and Dask handshake with ``scheduler`` must complete
+        (default 20; CLI ``--connect-timeout``); see :func:`connect_client`.
     """
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, timeout: float = 20.0) -> None:
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 timeout: float = DEFAULT_CONNECT_TIMEOUT_S) -> None:
+        if scheduler is not None:
+            check_scheduler_address(scheduler)
+        timeout = check_connect_timeout(timeout)
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -258,13 +389,13 @@ class DaskExecutor(Executor):
         self.workers = workers
         self._cluster = None
         if scheduler is not None:
-            if not isinstance(scheduler, str) or "://" not in scheduler:
-                raise DLTheoryError(f"--scheduler must be an address like tcp://host:8786; got {scheduler!r}")
+            self.client = connect_client(scheduler, timeout)
             try:
-                self.client = Client(scheduler, timeout=timeout, set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise DLTheoryError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
-            self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+                info = _within(timeout, self.client.scheduler_info)
+            except Exception as exc:  # noqa: BLE001
+                self.close()
+                raise DLTheoryError(f"cannot query the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+            self.workers = max(1, len(info.get("workers", {})))
         else:
             import logging
 
@@ -299,19 +430,37 @@ class DaskExecutor(Executor):
             self._cluster = None
 
 
-def make_executor(name: str = "local", workers: int | None = None, scheduler: str | None = None) -> Executor:
-    """The executor called ``name`` (``"serial"``, ``"local"`` or ``"dask"``)."""
+def check_executor_args(name: str = "local", workers: int | None = None, scheduler: str | None = None,
+                        connect_timeout: float | None = None) -> None:
+    """Check the arguments of :func:`make_executor` without starting or connecting anything (one-line errors)."""
     if name not in EXECUTORS:
         raise DLTheoryError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
     if scheduler is not None and name != "dask":
         raise DLTheoryError("--scheduler only applies to --executor dask")
+    if connect_timeout is not None and name != "dask":
+        raise DLTheoryError("--connect-timeout only applies to --executor dask")
+    if connect_timeout is not None:
+        check_connect_timeout(connect_timeout)
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise DLTheoryError(f"workers must be a positive integer; got {workers!r}")
+
+
+def make_executor(name: str = "local", workers: int | None = None, scheduler: str | None = None,
+                  connect_timeout: float | None = None) -> Executor:
+    """The executor called ``name`` (``"serial"``, ``"local"`` or ``"dask"``).
+
+    ``scheduler`` and ``connect_timeout`` (seconds, default 20) apply to ``"dask"`` only; see
+    :class:`DaskExecutor`.
+    """
+    check_executor_args(name, workers, scheduler, connect_timeout)
     if name == "serial":
         return SerialExecutor()
     if name == "local":
         return LocalPoolExecutor(workers)
-    return DaskExecutor(scheduler=scheduler, workers=workers)
+    return DaskExecutor(scheduler=scheduler, workers=workers,
+                        timeout=DEFAULT_CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout)
 
 
 _ACTIVE: list[Executor] = []

@@ -8,18 +8,32 @@ adds a bar to that display. Without a terminal nothing is drawn.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any, Protocol
 
-__all__ = ["progress_display", "sweep_progress"]
+__all__ = ["Advance", "progress_display", "sweep_progress"]
 
-_DISPLAY: list = []
+
+class Advance(Protocol):
+    """``advance(n=1)``: mark ``n`` more tasks of a bar done."""
+
+    def __call__(self, n: int = 1) -> None: ...
+
+_DISPLAY: list[Any] = []
 
 
 @contextlib.contextmanager
-def progress_display(console=None) -> Iterator[object]:
+def progress_display(console: Any = None) -> Iterator[object]:
     """A Rich ``Progress`` shared by the sweeps run inside the block (disabled off a terminal)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = console or Console()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -34,18 +48,25 @@ def progress_display(console=None) -> Iterator[object]:
 
 
 @contextlib.contextmanager
-def sweep_progress(description: str, total: int, keep: bool = False) -> Iterator[Callable[[int], None]]:
+def sweep_progress(description: str, total: int, keep: bool = False) -> Iterator[Advance]:
     """A progress bar of ``total`` tasks; yields ``advance(n=1)``. No-op without a display.
 
     The bar is removed when the block ends unless ``keep``.
     """
+    def nothing(n: int = 1) -> None:
+        pass
+
     if not _DISPLAY or _DISPLAY[-1].disable:
-        yield lambda n=1: None
+        yield nothing
         return
     progress = _DISPLAY[-1]
     task = progress.add_task(description, total=total)
+
+    def advance(n: int = 1) -> None:
+        progress.advance(task, n)
+
     try:
-        yield lambda n=1: progress.advance(task, n)
+        yield advance
     finally:
         if not keep:
             progress.remove_task(task)

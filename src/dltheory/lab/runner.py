@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import platform
 import sys
@@ -24,18 +25,19 @@ import time
 import traceback
 import uuid
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dltheory.errors import DLTheoryError
-from dltheory.lab.base import Experiment, Outcome, ScaledConfig
+from dltheory.experiments.registry import get_experiment
+from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
 from dltheory.lab.progress import sweep_progress
-from dltheory.experiments.registry import get_experiment
 from dltheory.lab.store import ResultsStore, code_version, task_key
 
 __all__ = ["RunRecord", "Task", "execute_task", "experiment_rng", "load_record", "make_task", "provenance",
@@ -44,18 +46,79 @@ __all__ = ["RunRecord", "Task", "execute_task", "experiment_rng", "load_record",
 
 @dataclass
 class RunRecord:
-    """The saved form of one experiment run (what ``meta.json`` holds)."""
+    """One stored run, read back from its ``meta.json``.
+
+    ``claims`` are typed :class:`~dltheory.lab.base.Claim` objects and :attr:`config` the typed
+    config; ``meta`` holds the rest of ``meta.json`` (identity, status, provenance; its ``config``
+    entry is the stored JSON form, and it has no ``claims`` entry: use :attr:`claims`).
+    Make one with :meth:`from_meta` or :func:`load_record`.
+    """
 
     meta: dict[str, Any]
     directory: Path
+    claims: list[Claim] = field(default_factory=list)
+    config_cls: type[ScaledConfig] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any], directory: Path,
+                  config_cls: type[ScaledConfig] | None = None) -> RunRecord:
+        """The record of the parsed ``meta.json`` ``meta`` stored in ``directory``.
+
+        ``config_cls`` is the experiment's config class (looked up in the registry by name when
+        omitted). A malformed ``meta`` is a :class:`DLTheoryError` naming the directory.
+        """
+        if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+            raise DLTheoryError(f"{directory / 'meta.json'} is not a run record (no experiment name)")
+        rest = dict(meta)
+        stored = rest.pop("claims", [])
+        if not isinstance(stored, list):
+            raise DLTheoryError(f"{directory / 'meta.json'}: claims must be a list; got {type(stored).__name__}")
+        try:
+            claims = [Claim.from_dict(c) for c in stored]
+        except DLTheoryError as exc:
+            raise DLTheoryError(f"{directory / 'meta.json'}: {exc}") from None
+        return cls(meta=rest, directory=Path(directory), claims=claims, config_cls=config_cls)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
 
     @property
     def ok(self) -> bool:
         return self.meta.get("status") == "ok"
 
     @property
-    def claims(self) -> list[dict[str, Any]]:
-        return list(self.meta.get("claims", []))
+    def error(self) -> str | None:
+        """``"ExceptionType: message"`` of an errored run, else ``None``."""
+        return self.meta.get("error")
+
+    @property
+    def wall_time_s(self) -> float:
+        value = self.meta.get("wall_time_s")
+        return float(value) if isinstance(value, (int, float)) else math.nan
+
+    @property
+    def figures(self) -> list[str]:
+        return [str(f) for f in self.meta.get("figures", [])]
+
+    @property
+    def notes(self) -> list[str]:
+        return [str(n) for n in self.meta.get("notes", [])]
+
+    @cached_property
+    def config(self) -> ScaledConfig | None:
+        """The typed config of the run, or ``None`` if its experiment is not registered here or the
+        stored config no longer fits the experiment's config class (a result of older code)."""
+        config_cls = self.config_cls
+        if config_cls is None:
+            try:
+                config_cls = get_experiment(self.name).config_cls
+            except DLTheoryError:
+                return None
+        try:
+            return config_cls.from_dict(self.meta.get("config"))  # type: ignore[arg-type]
+        except DLTheoryError:
+            return None
 
 
 def experiment_rng(seed: int, name: str) -> np.random.Generator:
@@ -69,7 +132,7 @@ def provenance() -> dict[str, Any]:
     """Versions of the libraries that produce numbers, and the machine."""
     import importlib.metadata as md
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in ("dltheory", "numpy", "scipy", "torch", "pandas", "matplotlib", "scikit-learn"):
         try:
             versions[pkg] = md.version(pkg)
@@ -125,7 +188,7 @@ def _base_meta(task: Task) -> dict[str, Any]:
         "description": exp.description,
         "scale": task.scale,
         "seed": task.seed,
-        "config": task.config.to_dict(),
+        "config": task.config,  # typed until the store serializes the run
         "code_version": task.code_version,
         "key": task.key,
         "run_id": uuid.uuid4().hex,
@@ -153,7 +216,9 @@ def _outcome_files(outcome: Outcome) -> tuple[dict[str, bytes], list[str]]:
 def execute_task(task: Task, catch_errors: bool = True) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Run ``task`` and return ``(meta, files)``: no I/O, so it can run on any worker.
 
-    ``files`` maps file names (``table.parquet``, ``<figure>.png``) to their bytes. With
+    ``meta`` holds the typed config (``meta["config"]``) and claims (``meta["claims"]``, a list of
+    :class:`~dltheory.lab.base.Claim`); :meth:`~dltheory.lab.store.ResultsStore.write` serializes
+    them. ``files`` maps file names (``table.parquet``, ``<figure>.png``) to their bytes. With
     ``catch_errors`` an exception inside the experiment (other than :class:`DLTheoryError`) is
     recorded in ``meta`` (status ``"error"`` with its traceback) instead of propagating.
     """
@@ -165,12 +230,12 @@ def execute_task(task: Task, catch_errors: bool = True) -> tuple[dict[str, Any],
     t0 = time.perf_counter()
     files: dict[str, bytes] = {}
     try:
-        outcome = exp.run(task.config, experiment_rng(task.seed, exp.name))
+        outcome = exp.execute(task.config, experiment_rng(task.seed, exp.name))
         if not isinstance(outcome, Outcome):
             raise TypeError(f"{exp.name}.run returned {type(outcome).__name__}, expected Outcome")
         meta["wall_time_s"] = time.perf_counter() - t0
         files, meta["figures"] = _outcome_files(outcome)
-        meta["claims"] = [c.to_dict() for c in outcome.claims]
+        meta["claims"] = list(outcome.claims)  # typed until the store serializes the run
         meta["notes"] = list(outcome.notes)
         meta["status"] = "ok"
     except DLTheoryError:
@@ -200,12 +265,16 @@ def _execute_caught(task: Task) -> tuple[dict[str, Any], dict[str, bytes]]:
         return _error_result(task, exc)
 
 
-def _save(store: ResultsStore, result: tuple[dict[str, Any], dict[str, bytes]], executor: str) -> RunRecord:
+def _save(store: ResultsStore, task: Task, result: tuple[dict[str, Any], dict[str, bytes]], executor: str) -> RunRecord:
     meta, files = result
-    meta = {**meta, "executor": executor}
-    store.write(meta, files)
-    directory = store.publish(meta["key"])
-    return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+    saved, directory = store.save({**meta, "executor": executor}, files)
+    return RunRecord.from_meta(saved, directory, task.experiment.config_cls)
+
+
+def _reused(store: ResultsStore, task: Task) -> RunRecord | None:
+    """The record of ``task``'s valid stored result (published when the directory is writable), else None."""
+    reused = store.reuse(task.key)
+    return None if reused is None else RunRecord.from_meta(reused[0], reused[1], task.experiment.config_cls)
 
 
 def run_experiment(
@@ -244,9 +313,10 @@ def run_experiment(
     """
     task = make_task(experiment, scale, seed, overrides)
     store = ResultsStore(out_dir)
-    if not force and store.completed(task.key) is not None:
-        directory = store.publish(task.key)
-        return RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+    store.prepare()
+    if not force and (record := _reused(store, task)) is not None:
+        return record
+    store.require_writable(f"no valid stored result of {task.experiment.name} to reuse")
     if isinstance(executor, str):
         with make_executor(executor) as ex, use_executor(ex):
             result = execute_task(task, catch_errors=catch_errors)
@@ -254,7 +324,7 @@ def run_experiment(
         ex = executor if executor is not None else SerialExecutor()
         with use_executor(ex):
             result = execute_task(task, catch_errors=catch_errors)
-    return _save(store, result, ex.name)
+    return _save(store, task, result, ex.name)
 
 
 def run_sweep(
@@ -266,7 +336,10 @@ def run_sweep(
 ) -> list[RunRecord]:
     """Run ``tasks`` on ``executor`` through the results store; returns their records in order.
 
-    A task whose valid result is already stored is skipped unless ``force``. Results are written
+    A task whose valid result is already stored (verified: see :func:`dltheory.lab.store.verify_run`)
+    is skipped unless ``force``; on a read-only results directory it is reused without publishing,
+    and a task that would need running there is a one-line :class:`DLTheoryError` before anything
+    runs. Stale temporaries of dead processes are removed first. Results are written
     by this process as tasks complete (so an interruption loses only unfinished tasks). Errors
     inside a task are recorded as runs with status ``"error"``. A single pending task runs in this
     process with ``executor`` active, so that its inner sweeps can use the executor's workers.
@@ -274,8 +347,8 @@ def run_sweep(
     """
     ex = executor if executor is not None else SerialExecutor()
     store = ResultsStore(out_dir)
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.clean_stale()
+    if store.prepare():  # a read-only directory can still serve valid stored results
+        store.clean_stale()
     records: list[RunRecord | None] = [None] * len(tasks)
     pending: list[int] = []
     first_index: dict[str, int] = {}
@@ -285,31 +358,32 @@ def run_sweep(
             if key in first_index:  # the same task twice: run once
                 continue
             first_index[key] = i
-            if not force and store.completed(key) is not None:
-                directory = store.publish(key)
-                records[i] = RunRecord(meta=json.loads((directory / "meta.json").read_text()), directory=directory)
+            if not force and (record := _reused(store, task)) is not None:
+                records[i] = record
                 advance()
                 if on_done:
-                    on_done(records[i], True)
+                    on_done(record, True)
             else:
                 pending.append(i)
+        if pending:
+            store.require_writable(f"{len(pending)} task(s) have no valid stored result to reuse")
         if len(pending) == 1 or isinstance(ex, SerialExecutor):
             for i in pending:
                 with use_executor(ex):
                     result = _execute_caught(tasks[i])
-                records[i] = _save(store, result, ex.name)
+                records[i] = record = _save(store, tasks[i], result, ex.name)
                 advance()
                 if on_done:
-                    on_done(records[i], False)
+                    on_done(record, False)
         elif pending:
             for j, result in ex.imap_unordered(_execute_caught, [tasks[i] for i in pending]):
                 i = pending[j]
                 if isinstance(result, TaskFailed):
                     result = _error_result(tasks[i], result.exc)
-                records[i] = _save(store, result, ex.name)
+                records[i] = record = _save(store, tasks[i], result, ex.name)
                 advance()
                 if on_done:
-                    on_done(records[i], False)
+                    on_done(record, False)
     for i, task in enumerate(tasks):
         if records[i] is None:
             records[i] = records[first_index[task.key]]
@@ -322,4 +396,8 @@ def load_record(directory: str | os.PathLike) -> RunRecord:
     path = directory / "meta.json"
     if not path.is_file():
         raise DLTheoryError(f"no experiment results in {directory} (missing meta.json)")
-    return RunRecord(meta=json.loads(path.read_text()), directory=directory)
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DLTheoryError(f"cannot read {path}: {' '.join(str(exc).split())[:200]}") from None
+    return RunRecord.from_meta(meta, directory)

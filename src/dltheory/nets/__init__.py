@@ -1,20 +1,15 @@
 """Torch building blocks shared by all pillars: random-MLP ensembles, empirical NTKs, trainers.
 
-- :mod:`~dltheory.nets.activations` — torch activations by registry name (effective-theory.md §3)
 - :mod:`~dltheory.nets.random_mlp` — batched Monte Carlo ensembles of random MLPs (§2, §9.3)
-- :mod:`~dltheory.nets.estimators` — means, SEs and jackknifed cumulants (§10.1)
+- :mod:`~dltheory.nets.estimators` — kernels, vertices and NTK tensors with SEs from ensembles (§10.1; the
+  generic statistics are in :mod:`dltheory.stats`)
 - :mod:`~dltheory.nets.training` — vmapped ensemble training (torch.func), sequential baseline
-- :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp`` (§6.1)
+- :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp``, ``ActivationLayer`` (§6.1)
 - :mod:`~dltheory.nets.compare` — your own ``nn.Module`` against the infinite-width theory
+
+Activations (NumPy and torch forms) come from the one registry :mod:`dltheory.activations`.
 """
 
-from dltheory.nets.activations import (
-    TORCH_ACTIVATION_NAMES,
-    ActivationLayer,
-    TorchActivation,
-    resolve_torch_activation,
-    torch_activation,
-)
 from dltheory.nets.compare import (
     Architecture,
     LayerSpec,
@@ -32,10 +27,9 @@ from dltheory.nets.estimators import (
     estimate_kernel,
     estimate_ntk_fluctuations,
     estimate_ntk_mean,
-    jackknife,
-    mean_and_se,
 )
 from dltheory.nets.ntk import (
+    ActivationLayer,
     NTKEnsembleStatistics,
     empirical_ntk_autodiff,
     make_mlp,
@@ -44,7 +38,8 @@ from dltheory.nets.ntk import (
     ntk_from_weights,
 )
 from dltheory.nets.residual_mlp import sample_residual_mlps
-from dltheory.nets.random_mlp import EnsembleStatistics, default_chunk_size, sample_random_mlps
+from dltheory.nets._engine import default_chunk_size
+from dltheory.nets.random_mlp import EnsembleStatistics, sample_random_mlps
 from dltheory.nets.training import (
     EnsembleTrainResult,
     ensemble_forward,
@@ -71,16 +66,10 @@ __all__ = [
     "train_ensemble",
     "train_sequential",
     "unstack",
-    "TORCH_ACTIVATION_NAMES",
     "ActivationLayer",
-    "TorchActivation",
-    "resolve_torch_activation",
-    "torch_activation",
     "EnsembleStatistics",
     "default_chunk_size",
     "sample_random_mlps",
-    "mean_and_se",
-    "jackknife",
     "estimate_kernel",
     "estimate_four_point_vertex",
     "estimate_excess_kurtosis",

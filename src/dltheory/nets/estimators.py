@@ -1,96 +1,32 @@
 """Estimates with standard errors from per-network ensemble statistics (effective-theory.md §10.1).
 
-Replicate = one network. Linear statistics: mean and SE = s/√N. Nonlinear functionals of
+Replicate = one network. Linear statistics: mean and SE = s/√N; nonlinear functionals of
 network averages (covariances, ratios): delete-a-block jackknife with ~100 blocks, with the
-jackknife bias correction. One-input fluctuation estimators follow §5.1 (V) and §6.3 (A, B, D, F).
+jackknife bias correction (both from :mod:`dltheory.stats`). One-input fluctuation estimators
+follow §5.1 (V) and §6.3 (A, B, D, F).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dltheory.errors import DLTheoryError
+from dltheory.stats import jackknife, mean_and_se
 
 if TYPE_CHECKING:
     from dltheory.nets.ntk import NTKEnsembleStatistics
     from dltheory.nets.random_mlp import EnsembleStatistics
 
 __all__ = [
-    "mean_and_se",
-    "jackknife",
     "estimate_kernel",
     "estimate_four_point_vertex",
     "estimate_excess_kurtosis",
     "estimate_ntk_mean",
     "estimate_ntk_fluctuations",
 ]
-
-
-def mean_and_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over networks (axis 0) and its standard error s/√N (§10.1).
-
-    Parameters
-    ----------
-    values : ndarray, shape (N, ...)
-
-    Returns
-    -------
-    mean, se : ndarray, shape (...)
-    """
-    values = np.asarray(values, dtype=float)
-    n = values.shape[0]
-    if n < 2:
-        raise DLTheoryError(f"need at least 2 networks for a standard error, got N={n}")
-    return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(n)
-
-
-def jackknife(func: Callable[..., np.ndarray], *per_network: np.ndarray, n_blocks: int = 100,
-              bias_correction: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Delete-a-block jackknife of a function of network averages (§10.1).
-
-    Parameters
-    ----------
-    func : callable
-        ``func(mean_1, mean_2, ...) -> array``: the functional evaluated on the averages over
-        networks of each array in ``per_network`` (e.g. ``lambda p, m: n * (p - m**2)``).
-    *per_network : ndarray, shape (N, ...)
-        Per-network statistics sharing the leading network axis.
-    n_blocks : int
-        Number of contiguous blocks (min(n_blocks, N) are used; >= 2).
-    bias_correction : bool
-        Return the bias-corrected estimate B θ̂ − (B−1) mean_b θ̂_(b) (removes O(1/N) bias,
-        e.g. of a squared mean) instead of the plug-in θ̂.
-
-    Returns
-    -------
-    estimate, se : ndarray
-        Shape of ``func``'s output.
-    """
-    if not per_network:
-        raise DLTheoryError("jackknife needs at least one per-network array")
-    arrays = [np.asarray(a, dtype=float) for a in per_network]
-    n = arrays[0].shape[0]
-    if any(a.shape[0] != n for a in arrays):
-        raise DLTheoryError("jackknife arrays must share the leading network axis length N")
-    blocks = min(int(n_blocks), n)
-    if blocks < 2:
-        raise DLTheoryError(f"jackknife needs >= 2 blocks and networks, got n_blocks={n_blocks}, N={n}")
-    edges = np.linspace(0, n, blocks + 1).round().astype(int)
-    sizes = np.diff(edges)
-    totals = [a.sum(axis=0) for a in arrays]
-    block_sums = [np.add.reduceat(a, edges[:-1], axis=0) for a in arrays]
-    full = np.asarray(func(*[t / n for t in totals]), dtype=float)
-    loo = np.stack([
-        np.asarray(func(*[(t - bs[k]) / (n - sizes[k]) for t, bs in zip(totals, block_sums)]), dtype=float)
-        for k in range(blocks)
-    ])
-    loo_mean = loo.mean(axis=0)
-    se = np.sqrt((blocks - 1) / blocks * ((loo - loo_mean) ** 2).sum(axis=0))
-    estimate = blocks * full - (blocks - 1) * loo_mean if bias_correction else full
-    return estimate, se
 
 
 def estimate_kernel(stats: EnsembleStatistics) -> tuple[np.ndarray, np.ndarray]:

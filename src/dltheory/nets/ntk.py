@@ -22,15 +22,16 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev
 
+from dltheory.activations import TensorFn, TorchActivation, resolve_torch_activation
+from dltheory.effective.kernels import per_layer
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import ActivationLayer, TensorFn, TorchActivation, resolve_torch_activation
-from dltheory.nets.random_mlp import (
-    EnsembleStatistics, _check_dtype, _check_generator, _check_inputs, _check_int, _check_widths,
-    _draw_layer, _forward_layer, _layer_statistics, _per_layer, default_chunk_size,
-)
+from dltheory.nets._engine import (check_dtype, check_generator, check_inputs, check_int, check_widths,
+                                   default_chunk_size, draw_layer, ensemble_setup, forward_layer,
+                                   layer_statistics)
+from dltheory.nets.random_mlp import EnsembleStatistics
 
-__all__ = ["NTKEnsembleStatistics", "ntk_forward_equation", "ntk_from_weights", "empirical_ntk_autodiff",
-           "make_mlp", "mlp_weights"]
+__all__ = ["ActivationLayer", "NTKEnsembleStatistics", "ntk_forward_equation", "ntk_from_weights",
+           "empirical_ntk_autodiff", "make_mlp", "mlp_weights"]
 
 
 @dataclass(frozen=True)
@@ -146,22 +147,15 @@ def ntk_forward_equation(
     -------
     NTKEnsembleStatistics
     """
-    depth = _check_int(depth, "depth", 1)
-    widths = _check_widths(width, depth)
-    n_networks = _check_int(n_networks, "n_networks", 1)
-    cbs = _per_layer(cb, depth, "cb", nonnegative=True)
-    cws = _per_layer(cw, depth, "cw", nonnegative=True)
-    lbs = _per_layer(lambda_b, depth, "lambda_b", nonnegative=True)
-    lws = _per_layer(lambda_w, depth, "lambda_w", nonnegative=True)
-    dtype = _check_dtype(dtype)
-    xt = _check_inputs(x, dtype, device)
-    g = _check_generator(generator, device)
-    act = resolve_torch_activation(activation)
+    depth, widths, n_networks, cbs, cws, dtype, xt, g, act = ensemble_setup(
+        x, depth, width, activation, cb, cw, n_networks, generator, dtype, device)
+    lbs = per_layer(lambda_b, depth, "lambda_b", positive=False)
+    lws = per_layer(lambda_w, depth, "lambda_w", positive=False)
     p, n0 = xt.shape
     if chunk_size is None:
         chunk_size = default_chunk_size(widths, n0, n_networks, extra_per_network=4 * p * p * max(widths) ** 2,
                                         itemsize=xt.element_size())
-    chunk_size = _check_int(chunk_size, "chunk_size", 1)
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
 
     k_out = [np.empty((n_networks, depth, p, p)), np.empty((n_networks, depth, p)), np.empty((n_networks, depth, p))]
     h_out = [np.empty((n_networks, depth, p, p))] + [np.empty((n_networks, depth, p)) for _ in range(5)]
@@ -172,17 +166,17 @@ def ntk_forward_equation(
             z = x_in.expand(c, n0, p)
             h = None
             for layer in range(depth):
-                w, b = _draw_layer(c, widths[layer], z.shape[1], g, dtype, device)
+                w, b = draw_layer(c, widths[layer], z.shape[1], g, dtype, device)
                 if layer == 0:
                     h = _ntk_first_layer(xt, widths[0], c, lbs[0], lws[0])
-                    z_new = _forward_layer(z, w, b, cbs[0], cws[0], None)
+                    z_new = forward_layer(z, w, b, cbs[0], cws[0], None)
                 else:
                     w_scaled = w * math.sqrt(cws[layer] / w.shape[-1])
                     h = _ntk_step(h, z, w_scaled, act, lbs[layer], lws[layer])
-                    z_new = _forward_layer(z, w, b, cbs[layer], cws[layer], act.fn)
+                    z_new = forward_layer(z, w, b, cbs[layer], cws[layer], act.fn)
                 z = z_new
                 sl = slice(start, start + c)
-                for out, stat in zip(k_out, _layer_statistics(z, False)):
+                for out, stat in zip(k_out, layer_statistics(z, False)):
                     out[sl, layer] = stat.cpu().numpy()
                 for out, stat in zip(h_out, _ntk_layer_statistics(h, z)):
                     out[sl, layer] = stat.cpu().numpy()
@@ -218,10 +212,10 @@ def ntk_from_weights(
     depth = len(weights)
     if depth < 1 or len(biases) != depth:
         raise DLTheoryError("weights and biases must be equal-length, non-empty sequences (one per layer)")
-    lbs = _per_layer(lambda_b, depth, "lambda_b", nonnegative=True)
-    lws = _per_layer(lambda_w, depth, "lambda_w", nonnegative=True)
+    lbs = per_layer(lambda_b, depth, "lambda_b", positive=False)
+    lws = per_layer(lambda_w, depth, "lambda_w", positive=False)
     w0 = weights[0]
-    xt = _check_inputs(x, w0.dtype, w0.device)
+    xt = check_inputs(x, w0.dtype, w0.device)
     act = resolve_torch_activation(activation)
     c = w0.shape[0]
     zs: list[Tensor] = []
@@ -241,6 +235,27 @@ def ntk_from_weights(
             zs.append(z)
             hs.append(h.permute(0, 3, 4, 1, 2))
     return zs, hs
+
+
+class ActivationLayer(nn.Module):
+    """``nn.Module`` wrapper of a registry activation, for ``nn.Sequential`` MLPs (§2).
+
+    Parameters
+    ----------
+    activation : str, Activation, TorchActivation or callable
+        See :func:`dltheory.activations.resolve_torch_activation`. Registry activations pickle by
+        name, so models holding this layer survive ``torch.save``/``torch.load`` and ``deepcopy``.
+    """
+
+    def __init__(self, activation: str | TorchActivation | TensorFn) -> None:
+        super().__init__()
+        self.activation = resolve_torch_activation(activation)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.activation.fn(z)
+
+    def extra_repr(self) -> str:
+        return self.activation.name
 
 
 def make_mlp(
@@ -268,17 +283,17 @@ def make_mlp(
     activation, cb, cw, generator, dtype, device
         As in :func:`~dltheory.nets.random_mlp.sample_random_mlps`.
     """
-    n0 = _check_int(n0, "n0", 1)
+    n0 = check_int(n0, "n0", 1)
     try:
         depth = len(widths)
     except TypeError:
         raise DLTheoryError(f"widths={widths!r} must be a sequence of ints n_1..n_L") from None
-    depth = _check_int(depth, "len(widths)", 1)
-    ws = _check_widths(widths, depth)
-    cbs = _per_layer(cb, depth, "cb", nonnegative=True)
-    cws = _per_layer(cw, depth, "cw", nonnegative=True)
-    dtype = _check_dtype(dtype)
-    g = _check_generator(generator, device)
+    depth = check_int(depth, "len(widths)", 1)
+    ws = check_widths(widths, depth)
+    cbs = per_layer(cb, depth, "cb", positive=False)
+    cws = per_layer(cw, depth, "cw", positive=False)
+    dtype = check_dtype(dtype)
+    g = check_generator(generator, device)
     act = resolve_torch_activation(activation)
     layers: list[nn.Module] = []
     fan = n0
@@ -336,10 +351,10 @@ def empirical_ntk_autodiff(
     """
     linears = _linear_layers(model)
     depth = len(linears)
-    lbs = _per_layer(lambda_b, depth, "lambda_b", nonnegative=True)
-    lws = _per_layer(lambda_w, depth, "lambda_w", nonnegative=True)
+    lbs = per_layer(lambda_b, depth, "lambda_b", positive=False)
+    lws = per_layer(lambda_w, depth, "lambda_w", positive=False)
     p0 = next(model.parameters())
-    xt = _check_inputs(x, p0.dtype, p0.device)
+    xt = check_inputs(x, p0.dtype, p0.device)
     weight_of: dict[str, float] = {}
     for k, (name, lin) in enumerate(linears):
         prefix = f"{name}." if name else ""

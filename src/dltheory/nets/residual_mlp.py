@@ -20,12 +20,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from dltheory.activations import TensorFn, TorchActivation, resolve_torch_activation
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import TensorFn, TorchActivation, resolve_torch_activation
-from dltheory.nets.random_mlp import (
-    EnsembleStatistics, _check_dtype, _check_generator, _check_inputs, _check_int, _draw_layer, _forward_layer,
-    _layer_statistics, default_chunk_size,
-)
+from dltheory.activations import TensorFn, TorchActivation, resolve_torch_activation
+from dltheory.nets._engine import (check_dtype, check_generator, check_inputs, check_int, default_chunk_size,
+                                   draw_layer, forward_layer, layer_statistics)
+from dltheory.nets.random_mlp import EnsembleStatistics
 
 __all__ = ["sample_residual_mlps"]
 
@@ -90,25 +90,25 @@ def sample_residual_mlps(
     from dltheory.effective.residual import check_gamma
 
     gamma = check_gamma(gamma)
-    depth = _check_int(depth, "depth", 1)
+    depth = check_int(depth, "depth", 1)
     if isinstance(width, (int, np.integer)) and not isinstance(width, bool):
-        n = _check_int(width, "width", 1)
+        n = check_int(width, "width", 1)
     else:
-        ws = [_check_int(w, "width", 1) for w in width]
+        ws = [check_int(w, "width", 1) for w in width]
         if len(ws) != depth or len(set(ws)) != 1:
             raise DLTheoryError(f"width={tuple(width)!r}: a residual MLP needs {depth} equal widths "
                                 "(z' = γz + ... adds layers)")
         n = ws[0]
-    n_networks = _check_int(n_networks, "n_networks", 1)
+    n_networks = check_int(n_networks, "n_networks", 1)
     if not (np.isfinite(cb) and cb >= 0 and np.isfinite(cw) and cw > 0):
         raise DLTheoryError(f"cb={cb!r}, cw={cw!r}: need C_b >= 0 and C_W > 0")
     if method not in ("gram", "weights"):
         raise DLTheoryError(f"method={method!r}: accepted 'gram' or 'weights'")
     cb0 = cb if first_cb is None else float(first_cb)
     cw0 = cw if first_cw is None else float(first_cw)
-    dtype = _check_dtype(dtype)
-    xt = _check_inputs(x, dtype, "cpu")
-    g = _check_generator(generator, "cpu")
+    dtype = check_dtype(dtype)
+    xt = check_inputs(x, dtype, "cpu")
+    g = check_generator(generator, "cpu")
     act = resolve_torch_activation(activation)
     n0, p = xt.shape[1], xt.shape[0]
     widths = (n,) * depth
@@ -126,15 +126,15 @@ def sample_residual_mlps(
                     c_w, c_b = (cw0, cb0) if layer == 0 else (cw, cb)
                     new = _gram_layer(src, n, c_b, c_w, g)
                     z = new if layer == 0 else gamma * z + new
-                    for out, stat in zip(outs, _layer_statistics(z, False)):
+                    for out, stat in zip(outs, layer_statistics(z, False)):
                         out[start:start + c, layer] = stat.cpu().numpy()
                     continue
-                w, b = _draw_layer(c, n, z.shape[1], g, dtype, "cpu")
+                w, b = draw_layer(c, n, z.shape[1], g, dtype, "cpu")
                 if layer == 0:
-                    z = _forward_layer(z, w, b, cb0, cw0, None)
+                    z = forward_layer(z, w, b, cb0, cw0, None)
                 else:
-                    z = gamma * z + _forward_layer(z, w, b, cb, cw, act.fn)
-                for out, stat in zip(outs, _layer_statistics(z, False)):
+                    z = gamma * z + forward_layer(z, w, b, cb, cw, act.fn)
+                for out, stat in zip(outs, layer_statistics(z, False)):
                     out[start:start + c, layer] = stat.cpu().numpy()
     return EnsembleStatistics(
         second_moment=outs[0], fourth_moment=outs[1], pair_fourth=outs[2], pair_four_point=None,

@@ -23,7 +23,7 @@ from dltheory.neurashed.pictures import animate_training, draw_graph, graph_stri
 from dltheory.neurashed.reference import REFERENCE, ReferenceConfig, run_reference
 from dltheory.neurashed.rules import (ActivityRule, GatedRule, GradRule, activity_threshold, apply_guards,
                                       effective_number, guard_status)
-from dltheory.neurashed.training import NeurashedLog, checkpoint_steps, single_threaded_blas, train
+from dltheory.neurashed.training import NeurashedLog, checkpoint_steps, train
 
 __all__ = [
     "ActivityRule", "DEFAULT_PARTITIONS", "Examples", "FeatureGraph", "Forward", "GatedRule", "GradRule",
@@ -34,5 +34,5 @@ __all__ = [
     "kernel_kmeans", "kernel_similarity", "kmeans_rows", "le_ratio", "logit_gradient", "loss_and_grad",
     "make_task", "neurashed_margin_gradients", "neurashed_relative_similarity", "noisy_labels",
     "normalized_similarity", "pair_type_means", "raw_kmeans_accuracy", "run_reference", "semantic_tree",
-    "single_threaded_blas", "snapshot", "spectral_two_clusters", "train", "two_cluster_accuracy",
+    "snapshot", "spectral_two_clusters", "train", "two_cluster_accuracy",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 from dltheory.errors import require
 from dltheory.neurashed.forward import forward, logit_gradient, loss_and_grad
 from dltheory.neurashed.graph import FeatureGraph
+from dltheory.stats import bootstrap
 
 __all__ = ["kernel_similarity", "normalized_similarity", "pair_type_means", "le_ratio", "bootstrap_pair_gaps",
            "kernel_kmeans", "kmeans_rows", "spectral_two_clusters", "two_cluster_accuracy", "raw_kmeans_accuracy",
@@ -73,14 +74,15 @@ def bootstrap_pair_gaps(s_hat: np.ndarray, labels, superclass, *, n_boot: int = 
     """Percentile bootstrap intervals (over examples) of Ŝ_same − Ŝ_superclass and Ŝ_superclass − Ŝ_other."""
     require(0 < level < 1, f"level must be in (0, 1); got {level}")
     labels = np.asarray(labels)
-    gaps = np.empty((n_boot, 2))
-    for b in range(n_boot):
-        idx = rng.integers(0, len(labels), size=len(labels))
+
+    def gaps_of(idx: np.ndarray) -> tuple[float, float]:
         same, same_sup, other = _pair_masks(labels[idx], superclass, False)
         same &= idx[:, None] != idx[None, :]  # a resampled example paired with itself is a diagonal pair
         sub = s_hat[np.ix_(idx, idx)]
         ms, mu, mo = (float(np.nanmean(sub[mk])) for mk in (same, same_sup, other))
-        gaps[b] = ms - mu, mu - mo
+        return ms - mu, mu - mo
+
+    gaps = bootstrap(gaps_of, np.arange(len(labels)), n_resamples=n_boot, rng=rng)  # (n_boot, 2)
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     q = np.nanquantile(gaps, [lo, hi], axis=0)
     return {"same_minus_superclass": (float(q[0, 0]), float(q[1, 0])),

@@ -4,7 +4,8 @@ Torch lives here because training is the point. Every function takes an explicit
 ``torch.Generator``; kernels are computed in float64.
 
 - §11.1 He & Su protocol: a two-layer scalar-output network f(x) = vᵀφ(Wx + b) + c (ReLU, or the
-  identity as the linear control) trained by SGD on MSE; its gradient kernel
+  identity ``"linear"`` as the linear control; any name of :mod:`dltheory.activations` is accepted)
+  trained by SGD on MSE; its gradient kernel
   S_ker(x, x′) = ⟨∇f(x), ∇f(x′)⟩ = φ(h)·φ(h′) + (xᵀx′ + 1) Σ_k v_k² φ′(h_k) φ′(h′_k) + 1 in closed
   form (checked against autograd in the tests).
 - §11.2 noisy-label memorization: a one-hidden-layer ReLU MLP trained with Adam on cross-entropy,
@@ -14,18 +15,18 @@ Torch lives here because training is the point. Every function takes an explicit
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from dltheory.activations import resolve_torch_activation
 from dltheory.errors import require
+from dltheory.nets.threads import limit_threads
 
-__all__ = ["single_threaded", "TwoLayerParams", "init_two_layer", "two_layer_forward", "two_layer_kernel", "autograd_kernel",
+__all__ = ["TwoLayerParams", "init_two_layer", "two_layer_forward", "two_layer_kernel", "autograd_kernel",
            "train_two_layer", "two_layer_relative_similarity", "training_loss", "he_su_task", "he_su_digits", "MemorizationRecord", "train_memorization"]
 
-ACTIVATIONS = ("relu", "linear")
 LOSSES = ("mse", "bce")
 
 
@@ -34,24 +35,6 @@ def _loss(f: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     if loss == "mse":
         return ((f - y) ** 2).mean()
     return torch.nn.functional.binary_cross_entropy_with_logits(f, y)
-
-
-@contextmanager
-def single_threaded():
-    """Run torch (and BLAS) on one thread, restoring the previous setting afterwards.
-
-    The products here are small; on a shared machine multi-threaded torch was ~200× slower
-    (a 50×64 by 64×1024 product: 61 ms with 2 threads under load, 0.3 ms with 1).
-    """
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass
@@ -80,18 +63,9 @@ def init_two_layer(d: int, width: int, generator: torch.Generator, dtype=torch.f
     return TwoLayerParams(u((width, d), d), u((width,), d), u((width,), width), u((), width))
 
 
-def _phi(h: torch.Tensor, activation: str) -> torch.Tensor:
-    return torch.relu(h) if activation == "relu" else h
-
-
-def _dphi(h: torch.Tensor, activation: str) -> torch.Tensor:
-    return (h > 0).to(h.dtype) if activation == "relu" else torch.ones_like(h)
-
-
 def two_layer_forward(p: TwoLayerParams, x: torch.Tensor, activation: str = "relu") -> torch.Tensor:
-    """f(x), shape (n,)."""
-    require(activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}; got {activation!r}")
-    return _phi(x @ p.W.T + p.b, activation) @ p.v + p.c
+    """f(x), shape (n,); ``activation`` is a registry name (:mod:`dltheory.activations`)."""
+    return resolve_torch_activation(activation).fn(x @ p.W.T + p.b) @ p.v + p.c
 
 
 def training_loss(p: TwoLayerParams, x: np.ndarray, y: np.ndarray, activation: str = "relu",
@@ -104,11 +78,11 @@ def training_loss(p: TwoLayerParams, x: np.ndarray, y: np.ndarray, activation: s
 
 def two_layer_kernel(p: TwoLayerParams, x: np.ndarray, activation: str = "relu") -> np.ndarray:
     """Closed-form gradient kernel ⟨∇f(x_i), ∇f(x_j)⟩ (n, n), float64 (§11.1)."""
-    require(activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    act = resolve_torch_activation(activation)
     W, b, v = (t.detach().double() for t in (p.W, p.b, p.v))
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
     h = xt @ W.T + b
-    phi, dphi = _phi(h, activation), _dphi(h, activation)
+    phi, dphi = act.fn(h), act.derivative(h)
     dv = dphi * v
     k = phi @ phi.T + (xt @ xt.T + 1.0) * (dv @ dv.T) + 1.0
     return k.numpy()
@@ -129,46 +103,43 @@ def autograd_kernel(p: TwoLayerParams, x: np.ndarray, activation: str = "relu") 
     return (g @ g.T).numpy()
 
 
-def train_two_layer(*args, **kwargs) -> tuple[list[int], list[TwoLayerParams]]:
-    """Single-threaded :func:`_train_two_layer` (see :func:`single_threaded`)."""
-    with single_threaded():
-        return _train_two_layer(*args, **kwargs)
-
-
-def _train_two_layer(x: np.ndarray, y: np.ndarray, *, width: int, activation: str = "relu", lr: float = 3e-3,
+def train_two_layer(x: np.ndarray, y: np.ndarray, *, width: int, activation: str = "relu", lr: float = 3e-3,
                     epochs: int = 200, batch_size: int = 50, checkpoints=None, loss: str = "mse",
                     generator: torch.Generator) -> tuple[list[int], list[TwoLayerParams]]:
     """SGD on the MSE (f(x) − y)² (He & Su) or, with ``loss="bce"``, on BCE of sigmoid(f).
 
     Returns the checkpoint epochs and parameter snapshots.
 
-    ``checkpoints`` defaults to epoch 0 plus 11 equally spaced epochs (as in LANTK).
+    ``checkpoints`` defaults to epoch 0 plus 11 equally spaced epochs (as in LANTK). Runs on one torch
+    and BLAS thread (:func:`dltheory.nets.threads.limit_threads`).
     """
-    require(activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}; got {activation!r}")
+    resolve_torch_activation(activation)  # validate the name before training
     require(lr > 0 and epochs >= 1 and batch_size >= 1, "lr > 0, epochs >= 1 and batch_size >= 1 are required")
     require(loss in LOSSES, f"loss must be one of {LOSSES}; got {loss!r}")
-    ckpts = sorted(set(np.linspace(0, epochs, 12).round().astype(int).tolist() if checkpoints is None else checkpoints))
-    xt = torch.as_tensor(np.asarray(x, np.float32))
-    yt = torch.as_tensor(np.asarray(y, np.float32))
-    p = init_two_layer(xt.shape[1], width, generator)
-    for t in p.tensors():
-        t.requires_grad_(True)
-    opt = torch.optim.SGD(p.tensors(), lr=lr)
-    snaps, done = [], []
-    if 0 in ckpts:
-        snaps.append(p.clone())
-        done.append(0)
-    for ep in range(1, epochs + 1):
-        perm = torch.randperm(len(xt), generator=generator)
-        for s in range(0, len(xt), batch_size):
-            idx = perm[s:s + batch_size]
-            value = _loss(two_layer_forward(p, xt[idx], activation), yt[idx], loss)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-        if ep in ckpts:
+    with limit_threads():  # tiny products: one thread is fastest (and not slowed by a loaded machine)
+        ckpts = sorted(set(np.linspace(0, epochs, 12).round().astype(int).tolist() if checkpoints is None
+                           else checkpoints))
+        xt = torch.as_tensor(np.asarray(x, np.float32))
+        yt = torch.as_tensor(np.asarray(y, np.float32))
+        p = init_two_layer(xt.shape[1], width, generator)
+        for t in p.tensors():
+            t.requires_grad_(True)
+        opt = torch.optim.SGD(p.tensors(), lr=lr)
+        snaps, done = [], []
+        if 0 in ckpts:
             snaps.append(p.clone())
-            done.append(ep)
+            done.append(0)
+        for ep in range(1, epochs + 1):
+            perm = torch.randperm(len(xt), generator=generator)
+            for s in range(0, len(xt), batch_size):
+                idx = perm[s:s + batch_size]
+                value = _loss(two_layer_forward(p, xt[idx], activation), yt[idx], loss)
+                opt.zero_grad()
+                value.backward()
+                opt.step()
+            if ep in ckpts:
+                snaps.append(p.clone())
+                done.append(ep)
     return done, snaps
 
 
@@ -251,51 +222,50 @@ class MemorizationRecord:
     first_fit_epoch: np.ndarray
 
 
-def train_memorization(*args, **kwargs) -> MemorizationRecord:
-    """Single-threaded :func:`_train_memorization` (see :func:`single_threaded`)."""
-    with single_threaded():
-        return _train_memorization(*args, **kwargs)
+def train_memorization(x_train: np.ndarray, y_observed: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
+                       width: int, n_classes: int, lr: float = 1e-3, batch_size: int = 64, max_epochs: int = 1000,
+                       patience: int = 10, weight_decay: float = 0.0,
+                       generator: torch.Generator) -> MemorizationRecord:
+    """One-hidden-layer ReLU MLP, Adam, cross-entropy; stop once train accuracy is 1.0 for ``patience`` epochs.
 
-
-def _train_memorization(x_train, y_observed, x_test, y_test, *, width: int, n_classes: int, lr: float = 1e-3,
-                       batch_size: int = 64, max_epochs: int = 1000, patience: int = 10,
-                       weight_decay: float = 0.0, generator: torch.Generator) -> MemorizationRecord:
-    """One-hidden-layer ReLU MLP, Adam, cross-entropy; stop once train accuracy is 1.0 for ``patience`` epochs."""
+    Runs on one torch and BLAS thread (:func:`dltheory.nets.threads.limit_threads`).
+    """
     require(width >= 1 and max_epochs >= 1 and patience >= 1, "width, max_epochs and patience must be >= 1")
-    xt = torch.as_tensor(np.asarray(x_train, np.float32))
-    yt = torch.as_tensor(np.asarray(y_observed, np.int64))
-    xe = torch.as_tensor(np.asarray(x_test, np.float32))
-    ye = np.asarray(y_test)
-    d = xt.shape[1]
+    with limit_threads():
+        xt = torch.as_tensor(np.asarray(x_train, np.float32))
+        yt = torch.as_tensor(np.asarray(y_observed, np.int64))
+        xe = torch.as_tensor(np.asarray(x_test, np.float32))
+        ye = np.asarray(y_test)
+        d = xt.shape[1]
 
-    def u(shape, fan_in):
-        return ((torch.rand(shape, generator=generator) * 2 - 1) / math.sqrt(fan_in)).requires_grad_(True)
+        def u(shape, fan_in):
+            return ((torch.rand(shape, generator=generator) * 2 - 1) / math.sqrt(fan_in)).requires_grad_(True)
 
-    W1, b1, W2, b2 = u((width, d), d), u((width,), d), u((n_classes, width), width), u((n_classes,), width)
-    params = [W1, b1, W2, b2]
-    net = lambda z: torch.relu(z @ W1.T + b1) @ W2.T + b2  # noqa: E731
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    fitted, acc = [], []
+        W1, b1, W2, b2 = u((width, d), d), u((width,), d), u((n_classes, width), width), u((n_classes,), width)
+        params = [W1, b1, W2, b2]
+        net = lambda z: torch.relu(z @ W1.T + b1) @ W2.T + b2  # noqa: E731
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        fitted, acc = [], []
 
-    def evaluate():
-        with torch.no_grad():
-            fitted.append((net(xt).argmax(1) == yt).numpy())
-            acc.append(float((net(xe).argmax(1).numpy() == ye).mean()))
+        def evaluate():
+            with torch.no_grad():
+                fitted.append((net(xt).argmax(1) == yt).numpy())
+                acc.append(float((net(xe).argmax(1).numpy() == ye).mean()))
 
-    evaluate()
-    streak = 0
-    for _ in range(max_epochs):
-        perm = torch.randperm(len(xt), generator=generator)
-        for s in range(0, len(xt), batch_size):
-            idx = perm[s:s + batch_size]
-            loss = torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
         evaluate()
-        streak = streak + 1 if fitted[-1].all() else 0
-        if streak >= patience:
-            break
-    f = np.vstack(fitted)
-    first = np.where(f.any(axis=0), np.argmax(f, axis=0).astype(float), np.inf)
+        streak = 0
+        for _ in range(max_epochs):
+            perm = torch.randperm(len(xt), generator=generator)
+            for s in range(0, len(xt), batch_size):
+                idx = perm[s:s + batch_size]
+                loss = torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            evaluate()
+            streak = streak + 1 if fitted[-1].all() else 0
+            if streak >= patience:
+                break
+        f = np.vstack(fitted)
+        first = np.where(f.any(axis=0), np.argmax(f, axis=0).astype(float), np.inf)
     return MemorizationRecord(f, np.array(acc), first)

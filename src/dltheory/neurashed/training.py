@@ -18,7 +18,7 @@ from dltheory.neurashed.fast import build_cache, grad_steps
 from dltheory.neurashed.forward import init_theta
 from dltheory.neurashed.rules import GradRule, guard_status
 
-__all__ = ["NeurashedLog", "train", "train_unthreaded", "checkpoint_steps", "single_threaded_blas"]
+__all__ = ["NeurashedLog", "train", "train_unthreaded", "checkpoint_steps"]
 
 
 @dataclass
@@ -69,18 +69,14 @@ def checkpoint_steps(steps: int, every: int) -> np.ndarray:
 def train(task: Task, rule=None, **kwargs) -> NeurashedLog:
     """Train a neurashed state on ``task``; see :func:`train_unthreaded` for the parameters.
 
-    BLAS is limited to one thread while training: the per-step products are tiny, and on a shared
-    machine multi-threaded BLAS made checkpoint diagnostics ~50× slower.
+    BLAS is limited to one thread while training (:func:`dltheory.nets.threads.limit_threads`): the
+    per-step products are tiny, and on a shared machine multi-threaded BLAS made checkpoint
+    diagnostics ~50× slower.
     """
-    with single_threaded_blas():
+    from dltheory.nets.threads import limit_threads
+
+    with limit_threads(torch_threads=None, blas_threads=1):
         return train_unthreaded(task, rule, **kwargs)
-
-
-def single_threaded_blas():
-    """Context manager limiting BLAS and OpenMP pools to one thread (threadpoolctl, via scikit-learn)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1)
 
 
 def train_unthreaded(task: Task, rule=None, *, steps: int = 60_000, batch_size: int = 1,

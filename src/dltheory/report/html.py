@@ -3,34 +3,79 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dltheory.errors import DLTheoryError
-from dltheory.lab.runner import RunRecord, load_record
+from dltheory.lab.base import Claim
+from dltheory.lab.verdicts import Verdict, count_verdicts, summary_line
+from dltheory.lab.runner import RunRecord
+from dltheory.lab.store import ResultsStore, env_error, verify_run, write_atomic
 
 __all__ = ["build_report", "collect_records"]
 
+_ORDER = {"effective": 0, "richness": 1, "neurashed": 2, "weightspace": 3}
+
+
+def _collect(root: Path) -> list[tuple[RunRecord, dict[str, bytes]]]:
+    """Every published run under ``root``, verified, with the bytes of its verified files.
+
+    Only plain sub-directories are candidates (hidden and ``*.tmp`` entries and ``runs/`` are never
+    results); a symbolic link or a directory whose ``meta.json`` fails :func:`verify_run` becomes a
+    record with status ``"invalid"`` and the problem as its ``error``, so the report shows it.
+    """
+    out = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        name = entry.name
+        if name.startswith(".") or name.endswith(".tmp") or name == "runs":
+            continue
+        if entry.is_symlink():
+            problem = f"{name} is a symbolic link; results are never read through links"
+        elif not entry.is_dir(follow_symlinks=False) or not os.path.lexists(root / name / "meta.json"):
+            continue
+        else:
+            verified = verify_run(root / name, name=name)
+            if verified.ok:
+                out.append((RunRecord.from_meta(verified.meta, root / name), verified.files))
+                continue
+            problem = verified.problem
+        meta = {"name": name, "title": name, "pillar": "", "description": "", "status": "invalid",
+                "error": problem, "claims": [], "figures": [], "notes": []}
+        out.append((RunRecord.from_meta(meta, root / name), {}))
+    out.sort(key=lambda rf: (_ORDER.get(rf[0].meta.get("pillar"), 9), rf[0].meta["name"]))
+    return out
+
 
 def collect_records(results_dir: str | os.PathLike) -> list[RunRecord]:
-    """All runs saved under ``results_dir`` (one sub-directory with ``meta.json`` each)."""
+    """All runs published under ``results_dir`` (one sub-directory with ``meta.json`` each), verified.
+
+    A run that fails verification (see :func:`dltheory.lab.store.verify_run`) is returned with
+    status ``"invalid"`` and the reason in ``meta["error"]``.
+    """
+    root = _results_root(results_dir)
+    return [record for record, _ in _collect(root)]
+
+
+def _results_root(results_dir: str | os.PathLike) -> Path:
     root = Path(results_dir)
+    if os.path.lexists(root) and not root.is_dir():
+        raise DLTheoryError(f"results directory {root} is not a directory")
     if not root.is_dir():
         raise DLTheoryError(f"results directory {root} does not exist; run `dltheory run NAME` first")
-    records = [load_record(d) for d in sorted(root.iterdir()) if (d / "meta.json").is_file()]
-    order = {"effective": 0, "richness": 1, "neurashed": 2, "weightspace": 3}
-    records.sort(key=lambda r: (order.get(r.meta.get("pillar"), 9), r.meta["name"]))
-    return records
+    return root
 
 
-def _figure_data(record: RunRecord, name: str) -> str | None:
-    path = record.directory / f"{name}.png"
-    if not path.is_file():
+def _figure_data(files: dict[str, bytes], name: str) -> str | None:
+    data = files.get(f"{name}.png")
+    if data is None:
         return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _provenance_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
@@ -59,33 +104,57 @@ def _config_rows(config: Any) -> list[tuple[str, str]]:
     return [(str(k), json.dumps(v)) for k, v in config.items()]
 
 
-def _context(records: list[RunRecord], title: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _ClaimRow:
+    """A claim as the report shows it: the typed claim, its experiment and its anchors."""
+
+    claim: Claim
+    experiment: str
+    anchor: str
+    figure_anchor: str | None
+
+
+_SIZE_WORDS = ("n_", "samples", "seeds", "networks", "runs", "widths", "depth")
+
+
+def _size_rows(config: Any) -> str:
+    """The config entries that say how much was simulated (networks, samples, seeds, widths...)."""
+    if not isinstance(config, dict):
+        return ""
+    keep = [(k, v) for k, v in config.items() if any(w in str(k) for w in _SIZE_WORDS)]
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in keep)
+
+
+def _context(collected: list[tuple[RunRecord, dict[str, bytes]]], title: str) -> dict[str, Any]:
     experiments = []
-    summary = []
-    for rec in records:
+    summary: list[_ClaimRow] = []
+    for rec, files in collected:
         m = rec.meta
-        name = m["name"]
-        claims = []
-        for c in m.get("claims", []):
-            c = dict(c)
-            c["anchor"] = f"{name}--claim--{c['name']}"
-            c["figure_anchor"] = f"{name}--{c['figure']}" if c.get("figure") else None
-            claims.append(c)
-            summary.append({**c, "experiment": name, "experiment_title": m.get("title", name)})
+        name = rec.name
+        rows = [_ClaimRow(claim=c, experiment=name, anchor=f"{name}--claim--{c.name}",
+                          figure_anchor=f"{name}--{c.figure}" if c.figure else None) for c in rec.claims]
+        summary.extend(r for r in rows if r.claim.gated)
         figures = []
-        for f in m.get("figures", []):
-            cited = [{"name": c["name"], "anchor": c["anchor"], "passed": c["passed"]} for c in claims if c.get("figure") == f]
-            figures.append({"name": f, "anchor": f"{name}--{f}", "src": _figure_data(rec, f), "claims": cited})
-        n_pass = sum(bool(c["passed"]) for c in claims)
-        experiments.append({**m, "anchor": name, "figure_list": figures, "claim_list": claims,
-                            "ok": m.get("status") == "ok", "n_pass": n_pass, "n_fail": len(claims) - n_pass,
+        for f in rec.figures:
+            cited = [r for r in rows if r.claim.figure == f]
+            figures.append({"name": f, "anchor": f"{name}--{f}", "src": _figure_data(files, f), "claims": cited})
+        counts = count_verdicts([r.claim for r in rows])
+        invalid = m.get("status") == "invalid"
+        experiments.append({"scale": None, "seed": None, "wall_time_s": None, **m, "anchor": name,
+                            "figure_list": figures, "claim_list": rows,
+                            "ok": rec.ok, "invalid": invalid, "counts": {v.value: n for v, n in counts.items()},
                             "provenance_rows": _provenance_rows(m), "config_rows": _config_rows(m.get("config")),
-                            "notes": m.get("notes", []), "description": m.get("description", ""),
+                            "size": _size_rows(m.get("config")),
+                            "notes": rec.notes, "description": m.get("description", ""),
                             "title": m.get("title", name), "pillar": m.get("pillar", "")})
-    n_pass = sum(bool(c["passed"]) for c in summary)
-    errors = [e["name"] for e in experiments if not e["ok"]]
+    counts = count_verdicts([r.claim for r in summary])
+    rank = {Verdict.FAIL: 0, Verdict.INCONCLUSIVE: 1}
+    problems = sorted((r for r in summary if r.claim.verdict in rank), key=lambda r: rank[r.claim.verdict])
+    errors = [e["name"] for e in experiments if not e["ok"] and not e["invalid"]]
+    invalid = [e["name"] for e in experiments if e["invalid"]]
     hosts = sorted({str((e.get("machine") or {}).get("hostname", "?")) for e in experiments})
     seeds = sorted({str(e.get("seed")) for e in experiments})
+    scales = sorted({str(e.get("scale")) for e in experiments if e.get("scale")})
     versions = experiments[0].get("versions") or {} if experiments else {}
     wall = sum(float(e.get("wall_time_s") or 0.0) for e in experiments)
     return {
@@ -93,10 +162,15 @@ def _context(records: list[RunRecord], title: str) -> dict[str, Any]:
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "experiments": experiments,
         "summary": summary,
-        "n_pass": n_pass,
-        "n_fail": len(summary) - n_pass,
+        "problems": problems,
+        "counts": {v.value: n for v, n in counts.items()},
+        "summary_line": summary_line(count_verdicts([c for rec, _ in collected for c in rec.claims])),
         "errors": errors,
-        "overview": [("machines", ", ".join(hosts)), ("seeds", ", ".join(seeds)),
+        "invalid": invalid,
+        "scales": scales,
+        "overview": [("scale", ", ".join(scales) + (" (mixed: compare experiments with care)" if len(scales) > 1
+                                                    else "")),
+                     ("seeds", ", ".join(seeds)), ("machines", ", ".join(hosts)),
                      ("total wall time", f"{wall:.1f} s (sum over experiments)"),
                      ("versions", " · ".join(f"{k} {v}" for k, v in versions.items()))],
     }
@@ -120,8 +194,11 @@ def build_report(results_dir: str | os.PathLike = "results", output: str | os.Pa
     """
     import jinja2
 
-    records = collect_records(results_dir)
-    if not records:
+    root = _results_root(results_dir)
+    store = ResultsStore(root)
+    with store.locked() if store.prepare() else contextlib.nullcontext():  # read-only: read without the lock
+        collected = _collect(root)
+    if not collected:
         raise DLTheoryError(f"no experiment results under {results_dir}; run `dltheory run NAME` first")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dltheory.report", "templates"),
@@ -129,16 +206,18 @@ def build_report(results_dir: str | os.PathLike = "results", output: str | os.Pa
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = _fmt
-    html = env.get_template("report.html.j2").render(**_context(records, title))
-    out = Path(output) if output is not None else Path(results_dir) / "report.html"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out)
+    html = env.get_template("report.html.j2").render(**_context(collected, title))
+    out = Path(output) if output is not None else root / "report.html"
+    try:
+        write_atomic(out, html.encode("utf-8"))  # exclusive no-follow temporary, then rename
+    except OSError as exc:
+        hint = "" if output is not None else " (write it elsewhere with --output FILE)"
+        raise DLTheoryError(str(env_error("cannot write the report", out, exc)) + hint) from None
     return out
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, float):
         if value == 0 or 1e-3 <= abs(value) < 1e5:

@@ -3,40 +3,24 @@
 Spec richness.md §10 (definitions) and §9 (predicted width scalings). Networks are given by their
 *effective* weights ``g_l W_l`` (what the forward pass multiplies by), so every function is
 gauge-invariant. MLP conventions: ``h_l = W_l a_{l-1}`` (pre-activations, no biases),
-``a_l = phi(h_l)``, ``a_0 = x``, output ``f = h_L``; ``relu`` means ReLU×√2.
+``a_l = phi(h_l)``, ``a_0 = x``, output ``f = h_L``. ``phi`` is any name of the one registry
+:mod:`dltheory.activations`; the default ``"relu*sqrt2"`` is √2·ReLU (E phi(h)² = E h², the ``mupify``
+convention, §5), and ``"relu"`` is the plain ReLU.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dltheory.activations import get_activation
 from dltheory.errors import require
 
 __all__ = ["cka", "coordinate_size", "kernel_alignment", "kernel_target_alignment", "mlp_ntk", "mlp_preactivations",
            "relative_change", "relative_ntk_change", "relative_weight_change", "representation_change",
            "update_alignment"]
 
-_SQRT2 = np.sqrt(2.0)
-
-
-def _phi(h: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "relu":
-        return _SQRT2 * np.maximum(h, 0.0)
-    if activation == "tanh":
-        return np.tanh(h)
-    require(activation == "linear", f"activation must be 'relu', 'tanh' or 'linear'; got {activation!r}")
-    return h
-
-
-def _dphi(h: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "relu":
-        return _SQRT2 * (h > 0)
-    if activation == "tanh":
-        return 1.0 - np.tanh(h) ** 2
-    return np.ones_like(h)
-
-
-def mlp_preactivations(weights: list[np.ndarray], x: np.ndarray, activation: str = "relu") -> list[np.ndarray]:
+def mlp_preactivations(weights: list[np.ndarray], x: np.ndarray,
+                       activation: str = "relu*sqrt2") -> list[np.ndarray]:
     """Pre-activations ``[h_1, ..., h_L]`` of an MLP; ``h_l`` has shape (m, n_l), ``h_L`` is the output.
 
     Parameters
@@ -44,17 +28,21 @@ def mlp_preactivations(weights: list[np.ndarray], x: np.ndarray, activation: str
     weights : list of ndarray, shapes (n_l, n_{l-1})
         Effective weights ``g_l W_l``.
     x : ndarray, shape (m, n_0)
+    activation : str
+        Registry name (:func:`dltheory.activations.get_activation`); default √2·ReLU.
     """
+    phi = get_activation(activation).fn
     hs, a = [], np.asarray(x, dtype=np.float64)
     for i, w in enumerate(weights):
         h = a @ np.asarray(w).T
         hs.append(h)
         if i < len(weights) - 1:
-            a = _phi(h, activation)
+            a = phi(h)
     return hs
 
 
-def mlp_ntk(weights: list[np.ndarray], eff_lrs: list[float], x: np.ndarray, activation: str = "relu") -> np.ndarray:
+def mlp_ntk(weights: list[np.ndarray], eff_lrs: list[float], x: np.ndarray,
+            activation: str = "relu*sqrt2") -> np.ndarray:
     """LR-weighted empirical NTK, traced over outputs (§10 item 1, Jacobian-free [DER]).
 
     ``Theta(x, x') = sum_k sum_l lambda_l <delta^k_l(x), delta^k_l(x')> <a_{l-1}(x), a_{l-1}(x')>`` with
@@ -65,9 +53,10 @@ def mlp_ntk(weights: list[np.ndarray], eff_lrs: list[float], x: np.ndarray, acti
     ndarray, shape (m, m)
     """
     require(len(eff_lrs) == len(weights), "eff_lrs must have one entry per layer")
+    act = get_activation(activation)
     weights = [np.asarray(w, dtype=np.float64) for w in weights]
     hs = mlp_preactivations(weights, x, activation)
-    acts = [np.asarray(x, dtype=np.float64)] + [_phi(h, activation) for h in hs[:-1]]
+    acts = [np.asarray(x, dtype=np.float64)] + [act.fn(h) for h in hs[:-1]]
     m, k = x.shape[0], hs[-1].shape[1]
     delta = np.broadcast_to(np.eye(k)[:, None, :], (k, m, k))  # (k, m, n_L): d f_k / d h_L
     theta = np.zeros((m, m))
@@ -76,7 +65,7 @@ def mlp_ntk(weights: list[np.ndarray], eff_lrs: list[float], x: np.ndarray, acti
         dd = flat @ flat.T
         theta += eff_lrs[layer] * dd * (acts[layer] @ acts[layer].T)
         if layer > 0:
-            delta = (delta @ weights[layer]) * _dphi(hs[layer - 1], activation)[None]
+            delta = (delta @ weights[layer]) * act.derivative(hs[layer - 1])[None]
     return theta
 
 

@@ -17,10 +17,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from dltheory.activations import resolve_torch_activation
 from dltheory.errors import DLTheoryError, require
+from dltheory.nets.ntk import ActivationLayer
 from dltheory.richness.parametrization import Parametrization
 
-__all__ = ["ScaledConv2d", "ScaledLinear", "ScaledReLU", "SUPPORTED_LAYERS", "layer_table", "lr_multipliers",
+__all__ = ["ScaledConv2d", "ScaledLinear", "SUPPORTED_LAYERS", "layer_table", "lr_multipliers",
            "mlp", "param_groups", "parametrize", "scaled_layers"]
 
 SUPPORTED_LAYERS = ("Linear", "Conv2d")
@@ -63,13 +65,6 @@ class ScaledConv2d(_Scaled, nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, self.weight, self.bias) * self.multiplier
-
-
-class ScaledReLU(nn.Module):
-    """``sqrt(2) * relu(x)``, so that ``E phi(h)^2 = E h^2`` (the ``mupify`` convention, §5)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return math.sqrt(2.0) * torch.relu(x)
 
 
 def _weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -120,6 +115,14 @@ def parametrize(model: nn.Module, param: Parametrization, *, generator: torch.Ge
 
     Every ``nn.Linear``/``nn.Conv2d`` is replaced by its scaled subclass carrying the multiplier and
     LR factor as buffers; weights and biases are drawn from ``N(0, init_std^2)`` with ``generator``.
+
+    Activation modules are left exactly as the user wrote them: a user's ``nn.ReLU`` stays the
+    plain ReLU. This differs from ``mupify``, which rewrites ``nn.ReLU`` layers to evaluate
+    ``max(0, sqrt(2) x)``; here the gain is never applied silently. For that convention use
+    ``ActivationLayer("relu*sqrt2")`` (:class:`~dltheory.nets.ntk.ActivationLayer`, as :func:`mlp` does
+    by default) in the model. The scaling rules (§5) assume ``E phi(h)^2 = E h^2``; with a plain ReLU
+    every hidden pre-activation variance is halved per layer, a width-independent factor that leaves
+    the width exponents unchanged.
 
     Parameters
     ----------
@@ -182,19 +185,20 @@ def param_groups(model: nn.Module, lr: float) -> list[dict]:
     return [{"params": [p], "lr": lr * mults[name]} for name, p in model.named_parameters()]
 
 
-def mlp(sizes: tuple[int, ...], param: Parametrization, *, generator: torch.Generator, activation: str = "relu",
-        bias: bool = False, dtype: torch.dtype = torch.float64) -> nn.Sequential:
+def mlp(sizes: tuple[int, ...], param: Parametrization, *, generator: torch.Generator,
+        activation: str = "relu*sqrt2", bias: bool = False, dtype: torch.dtype = torch.float64) -> nn.Sequential:
     """A parametrized MLP ``sizes[0] -> ... -> sizes[-1]``.
 
-    ``activation``: ``"relu"`` (ReLU×√2, :class:`ScaledReLU`), ``"tanh"`` or ``"linear"``.
+    ``activation``: a name of the one registry :mod:`dltheory.activations`, applied by
+    :class:`~dltheory.nets.ntk.ActivationLayer`. The default ``"relu*sqrt2"`` is √2·ReLU
+    (``E phi(h)^2 = E h^2``, the ``mupify`` convention, §5); ``"relu"`` is the plain ReLU.
     """
     require(len(sizes) >= 3 and all(isinstance(s, int) and s >= 1 for s in sizes),
             f"sizes must be >= 3 positive ints (input, hidden..., output); got {sizes}")
-    acts = {"relu": ScaledReLU, "tanh": nn.Tanh, "linear": nn.Identity}
-    require(activation in acts, f"activation must be one of {sorted(acts)}; got {activation!r}")
+    act = resolve_torch_activation(activation)
     mods: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         mods.append(nn.Linear(sizes[i], sizes[i + 1], bias=bias, dtype=dtype, device="meta"))
         if i < len(sizes) - 2:
-            mods.append(acts[activation]())
+            mods.append(ActivationLayer(act))
     return parametrize(nn.Sequential(*mods), param, generator=generator)

@@ -37,7 +37,7 @@ scales as ``wd * theta^2`` (keep ``eta_l * wd_l`` fixed), raw-gradient clipping 
 it. Base width (reproducing a user's SP at ``base_width``) is not implemented.
 
 Notation clash (§4): this ``r`` is the tutorial's richness, not Tensor Programs' ``r_TP = 1/2 - r``
-(see :mod:`dltheory.richness.abc`), nor the effective theory's aspect ratio ``L/n``.
+(see :mod:`dltheory.richness.abc_parametrization`), nor the effective theory's aspect ratio ``L/n``.
 """
 
 from __future__ import annotations

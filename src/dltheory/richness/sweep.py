@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from dltheory.activations import torch_activation
 from dltheory.errors import require
 from dltheory.nets.training import stack_models, train_ensemble
 from dltheory.richness.modules import lr_multipliers, mlp, scaled_layers
@@ -62,20 +63,20 @@ def _effective(template, params, buffers) -> list[torch.Tensor]:
 
 
 def _preacts(ws: list[torch.Tensor], x: torch.Tensor, activation: str) -> list[torch.Tensor]:
+    phi = torch_activation(activation)
     a = x.expand(ws[0].shape[0], *x.shape)
     hs = []
     for i, w in enumerate(ws):
         h = torch.einsum("emi,eoi->emo", a, w)
         hs.append(h)
         if i < len(ws) - 1:
-            a = {"relu": lambda t: np.sqrt(2.0) * torch.relu(t), "tanh": torch.tanh,
-                 "linear": lambda t: t}[activation](h)
+            a = phi(h)
     return hs
 
 
 def run_ensemble(sizes: Sequence[int], param: Parametrization | Sequence[Parametrization], *, seeds: Sequence[int],
                  x: np.ndarray,
-                 y: np.ndarray, steps: int, lr=0.1, loss: str = "mse", activation: str = "relu",
+                 y: np.ndarray, steps: int, lr=0.1, loss: str = "mse", activation: str = "relu*sqrt2",
                  momentum: float = 0.0, batch_size: int | None = None, batch_seed: int = 0,
                  probe: np.ndarray | None = None, record_steps: Sequence[int] = (),
                  weight_steps: Sequence[int] = (), center: bool = False,
@@ -93,6 +94,8 @@ def run_ensemble(sizes: Sequence[int], param: Parametrization | Sequence[Paramet
     x, y : ndarray
         Training data; ``y`` float (n, k) for ``mse``, int labels for ``cross_entropy``.
     lr : float or sequence of float (one per member)
+    activation : str
+        Registry name (:mod:`dltheory.activations`); default √2·ReLU (gains are explicit names).
     probe : ndarray (m, d), optional
         Inputs on which pre-activations are recorded (default: ``x``).
     record_steps, weight_steps : sequences of int

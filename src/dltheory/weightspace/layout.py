@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dltheory.activations import get_activation
 from dltheory.errors import DLTheoryError, require
 
 __all__ = ["WeightLayout", "forward_binary", "accuracy_binary", "apply_permutations", "gauge_samples",
            "canonical_permutations", "GAUGES"]
 
 GAUGES = ("raw", "augment", "canonical")
-LEAK = 0.1
+#: Hidden-layer activation of the binary networks (§3.1), a name of :mod:`dltheory.activations`.
+ACTIVATION = "leaky_relu:0.1"
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class WeightLayout:
 
 
 def _act(u: np.ndarray, n_in: int) -> np.ndarray:
-    return np.where(u > 0, u, LEAK * u) / np.sqrt(n_in)
+    return get_activation(ACTIVATION).fn(u) / np.sqrt(n_in)
 
 
 def forward_binary(layout: WeightLayout, sigma: np.ndarray, x: np.ndarray) -> np.ndarray:

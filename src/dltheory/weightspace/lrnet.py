@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dltheory.activations import resolve_torch_activation
 from dltheory.errors import require
 from dltheory.weightspace.data import PCAData
-from dltheory.weightspace.layout import LEAK, WeightLayout, accuracy_binary
+from dltheory.weightspace.layout import ACTIVATION, WeightLayout, accuracy_binary
 
 __all__ = ["LRNetEnsemble", "train_lrnet", "lr_preactivation_moments", "sample_weights", "DEEP", "SHALLOW"]
 
@@ -62,9 +63,7 @@ def lr_preactivation_moments(theta: np.ndarray, a: np.ndarray) -> tuple[np.ndarr
 
 
 def _act(u, n_in):
-    import torch
-
-    return torch.nn.functional.leaky_relu(u, LEAK) / math.sqrt(n_in)
+    return resolve_torch_activation(ACTIVATION).fn(u) / math.sqrt(n_in)
 
 
 def train_lrnet(data: PCAData, layer_sizes: tuple[int, ...] = DEEP, n_runs: int = 8, epochs: int = 200,
@@ -76,19 +75,18 @@ def train_lrnet(data: PCAData, layer_sizes: tuple[int, ...] = DEEP, n_runs: int 
     z = a μᵀ + √((a∘a) vᵀ) ⊙ ε with fresh ε ~ N(0, 1) per example and unit; hidden layers
     a ← LeakyReLU₀.₁(z)/√n_in. Gradients by autograd (through the variance too).
 
-    ``n_threads``: torch intra-op threads while training (restored afterwards). The tensors are
-    tiny, so one thread is fastest; on a shared machine more threads spin and can be 10× slower.
+    ``n_threads``: torch intra-op threads while training (restored afterwards; None leaves them, see
+    :func:`dltheory.nets.threads.limit_threads`). The tensors are tiny, so one thread is fastest; on a
+    shared machine more threads spin and can be 10× slower.
     """
     import torch
 
-    previous = torch.get_num_threads()
-    if n_threads is not None:
-        require(isinstance(n_threads, int) and n_threads >= 1, f"n_threads must be a positive integer; got {n_threads}")
-        torch.set_num_threads(n_threads)
-    try:
+    from dltheory.nets.threads import limit_threads
+
+    require(n_threads is None or (isinstance(n_threads, int) and n_threads >= 1),
+            f"n_threads must be a positive integer; got {n_threads}")
+    with limit_threads(torch_threads=n_threads, blas_threads=None):
         return _train(torch, data, layer_sizes, n_runs, epochs, lr, batch_size, weight_decay, init_std, seed)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _train(torch, data, layer_sizes, n_runs, epochs, lr, batch_size, weight_decay, init_std, seed):

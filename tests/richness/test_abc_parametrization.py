@@ -6,7 +6,7 @@ from fractions import Fraction as Fr
 
 import pytest
 
-from dltheory.richness import abc_mfp, abc_mup, abc_ntp, abc_richness, abc_sp
+from dltheory.richness.abc_parametrization import abc_mfp, abc_mup, abc_ntp, abc_richness, abc_sp
 
 
 def test_tp4_table1_r_values():
