@@ -21,8 +21,13 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from dltheory.effective import (critical_point, four_point_single, kernel_recursion_single, susceptibilities,
-                                universality_class)
+from dltheory.effective import (
+    critical_point,
+    four_point_single,
+    kernel_recursion_single,
+    susceptibilities,
+    universality_class,
+)
 from dltheory.nets import estimate_kernel, sample_random_mlps
 
 SCALE = os.environ.get("DLTHEORY_EXAMPLE_SCALE", "full")

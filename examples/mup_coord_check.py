@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dltheory.richness import (classification_task, coordinate_size, fit_width_exponent, mup, param_groups,
-                               parametrize, scaled_layers, sp)
+from dltheory.richness import classification_task, coordinate_size, mup, param_groups, parametrize, scaled_layers, sp
+from dltheory.stats import fit_width_exponent
 
 SCALE = os.environ.get("DLTHEORY_EXAMPLE_SCALE", "full")
 OUT = Path(os.environ.get("DLTHEORY_EXAMPLE_OUT", "example_output"))

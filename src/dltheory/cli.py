@@ -143,9 +143,9 @@ def run(
     verified (checksums) before it is reused; on a read-only results directory a valid one is
     reused without publishing it. Exit code 1 if the experiment errored.
     """
+    from dltheory.lab.executors import check_executor_args
     from dltheory.lab.progress import progress_display
     from dltheory.lab.runner import make_task, run_sweep
-    from dltheory.lab.executors import check_executor_args
     from dltheory.lab.store import check_results_dir
 
     check_results_dir(out)  # bad environment and options fail in ~1 s, before experiments are imported
@@ -187,9 +187,9 @@ def reproduce(
     resumes where it stopped.
     """
     from dltheory.experiments import all_experiments, get_experiment
+    from dltheory.lab.executors import check_executor_args
     from dltheory.lab.progress import progress_display
     from dltheory.lab.runner import make_task, run_sweep
-    from dltheory.lab.executors import check_executor_args
     from dltheory.lab.store import check_results_dir
 
     check_results_dir(out)

@@ -15,8 +15,8 @@ from torch import nn
 from torch.func import functional_call, jacrev
 
 from dltheory.errors import DLTheoryError
-from dltheory.nets import (activation_name, compare_to_theory, empirical_ntk_autodiff, fit_inverse_width,
-                           parse_architecture, width_sweep)
+from dltheory.nets import activation_name, compare_to_theory, empirical_ntk_autodiff, parse_architecture, width_sweep
+from dltheory.stats import Verdict
 
 N0 = 8
 
@@ -141,10 +141,10 @@ def test_relu_cw2_exact_rows_agree_and_wrong_cw_is_rejected(x):
     assert len(exact) == 2 * 6 + 2 * 2 * 3  # layer 1: all 6 entries x 2 quantities; layers 2-3: 3 diagonals x 2
     z_star = res.z_star()
     assert np.all(np.abs(exact.z) <= z_star), exact[np.abs(exact.z) > z_star]
-    assert res.verdict == "PASS", res.summary()
+    assert res.verdict is Verdict.PASS, res.summary()
     # power: networks drawn at C_W = 2 compared with C_W = 2.2 (the layer-3 kernel is 21 % higher)
     wrong = compare_to_theory(make, x, seeds=range(60), cw=2.2, cb=0.1, delta=0.12)
-    assert wrong.verdict == "FAIL"
+    assert wrong.verdict is Verdict.FAIL
     t = wrong.table()
     worst = t[(t.quantity == "kernel") & (t.layer == 3) & (t.a == t.b)]
     assert np.all(np.abs(worst.z) > wrong.z_star()), worst
@@ -206,7 +206,7 @@ def test_deep_linear_residual_network_is_exact_at_any_width(x):
     t = res.table()
     assert (t.expectation == "exact").all()
     assert np.all(np.abs(t.z) <= res.z_star()), t[np.abs(t.z) > res.z_star()]
-    assert res.verdict == "PASS", res.summary()
+    assert res.verdict is Verdict.PASS, res.summary()
 
 
 class _LinearRes(nn.Module):
@@ -232,11 +232,11 @@ def test_tanh_width_trend_extrapolates_to_the_theory_and_rejects_a_wrong_cw(x):
     sweep = width_sweep(make, x[:2], (8, 16, 32, 64), seeds=lambda n: 4 * n, cw=1.0, cb=0.0)
     trend = sweep.trend()
     assert len(trend) == 3 * 4 + 3 * 3  # kernel: 4 layers x 3 entries; NTK: layers 2-4 (layer 1 deterministic)
-    assert sweep.verdict != "FAIL", trend
-    assert not (trend.verdict == "FAIL").any()
+    assert sweep.verdict is not Verdict.FAIL, trend
+    assert not (trend.verdict == Verdict.FAIL).any()
     wrong = width_sweep(make, x[:2], (8, 16, 32, 64), seeds=lambda n: 2 * n, cw=1.15, cb=0.0)
     tw = wrong.trend()
-    assert wrong.verdict == "FAIL"
+    assert wrong.verdict is Verdict.FAIL
     deep = tw[(tw.layer == 4) & (tw.a == tw.b)]
     assert np.all(np.abs(deep.z0) > 2 * wrong.comparisons[0].z_star()), deep
 
@@ -364,17 +364,17 @@ def test_table_and_summaries(x):
     t = res.table()
     assert {"quantity", "layer", "a", "b", "empirical", "se", "theory", "z", "expectation", "verdict"} <= set(t)
     assert len(t) == 2 * 2 * 6
-    assert set(t[t.layer == 2].verdict) == {"diagnostic"}
+    assert set(t[t.layer == 2].verdict) == {Verdict.REPORTED}
+    assert set(t[t.layer == 1].verdict) <= {Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE}
     s = res.layer_summary("ntk", "offdiag")
     assert s["rel_deviation"].shape == (2,) and np.all(s["se"][1:] > 0)
     assert "networks" in res.summary() and "ℓ=2" in res.architecture.describe()
 
 
-def test_fit_inverse_width_recovers_coefficients():
-    n = np.array([8.0, 16, 32, 64, 128])
-    y = 0.02 - 1.5 / n + 4.0 / n**2
-    fit = fit_inverse_width(n, y, np.full(5, 1e-3), order=2)
-    assert fit["d0"] == pytest.approx(0.02, abs=1e-10) and fit["d1"] == pytest.approx(-1.5, abs=1e-8)
-    assert fit["p_value"] == pytest.approx(1.0)
-    linear = fit_inverse_width(n, y, np.full(5, 1e-3), order=1)
-    assert linear["p_value"] < 1e-6  # the missing 1/n² term is detected
+def test_underpowered_exact_rows_are_inconclusive_with_a_no_power_reason(x):
+    """Few networks and a tiny δ: the exact rows cannot see δ, so they are INCONCLUSIVE (never PASS)."""
+    res = compare_to_theory(gaussian_mlp((16, 16)), x, seeds=4, cw=2.0, cb=0.1, delta=1e-4)
+    exact = res.table().query("expectation == 'exact' and se > 0")
+    assert len(exact) and set(exact.verdict) == {Verdict.INCONCLUSIVE}
+    assert exact.reason.str.startswith("no power").all()
+    assert res.verdict is Verdict.INCONCLUSIVE and "lack of power" in res.summary()

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from dltheory.effective.activations import Activation, get_activation
+from dltheory.activations import Activation, get_activation
 from dltheory.effective.gaussian import DEFAULT_ORDER_2D, pair_expectations
 from dltheory.effective.kernels import per_layer
 from dltheory.errors import DLTheoryError
@@ -53,7 +53,7 @@ def network_ntk_recursion(
         Inputs (finite).
     activations : sequence of length L
         ``activations[l]`` is σ_{l+1}, the activation applied to z^(l) before layer l+1 (a registry
-        name, an :class:`~dltheory.effective.activations.Activation` or a NumPy callable).
+        name, an :class:`~dltheory.activations.Activation` or a NumPy callable).
         ``activations[0]`` is unused (layer 1 acts on the input) and may be ``None``. L = len(activations).
     cw : float or sequence of length L
         Weight variances C_W^(ℓ) > 0 (weights ~ C_W/n_{ℓ-1}).

@@ -10,6 +10,7 @@
 Activations (NumPy and torch forms) come from the one registry :mod:`dltheory.activations`.
 """
 
+from dltheory.nets._engine import default_chunk_size
 from dltheory.nets.compare import (
     Architecture,
     LayerSpec,
@@ -17,7 +18,6 @@ from dltheory.nets.compare import (
     WidthSweep,
     activation_name,
     compare_to_theory,
-    fit_inverse_width,
     parse_architecture,
     width_sweep,
 )
@@ -37,9 +37,8 @@ from dltheory.nets.ntk import (
     ntk_forward_equation,
     ntk_from_weights,
 )
-from dltheory.nets.residual_mlp import sample_residual_mlps
-from dltheory.nets._engine import default_chunk_size
 from dltheory.nets.random_mlp import EnsembleStatistics, sample_random_mlps
+from dltheory.nets.residual_mlp import sample_residual_mlps
 from dltheory.nets.training import (
     EnsembleTrainResult,
     ensemble_forward,
@@ -56,7 +55,6 @@ __all__ = [
     "WidthSweep",
     "activation_name",
     "compare_to_theory",
-    "fit_inverse_width",
     "parse_architecture",
     "width_sweep",
     "sample_residual_mlps",

@@ -57,14 +57,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from dltheory.effective.activations import get_activation
+from dltheory.activations import TorchActivation, get_activation, resolve_torch_activation
+from dltheory.effective.kernels import per_layer
 from dltheory.effective.network_kernels import network_ntk_recursion
 from dltheory.errors import DLTheoryError
-from dltheory.nets.activations import TorchActivation, resolve_torch_activation
+from dltheory.stats import POWER_Z, Verdict, bonferroni_z, inverse_width_design, judge, weighted_least_squares
 
 __all__ = [
     "LayerSpec",
@@ -75,12 +75,11 @@ __all__ = [
     "parse_architecture",
     "compare_to_theory",
     "width_sweep",
-    "fit_inverse_width",
 ]
 
 ModelFactory = Callable[[int], nn.Module]
 
-#: Activation modules mapped to registry names (:data:`dltheory.effective.activations.ACTIVATION_NAMES`).
+#: Activation modules mapped to registry names (:data:`dltheory.activations.ACTIVATION_NAMES`).
 _REGISTRY_MODULES: dict[type, str] = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.SiLU: "swish", nn.Sigmoid: "sigmoid"}
 #: Elementwise torch activations without a registry entry: the theory integrates the module itself by
 #: Gauss–Hermite quadrature (§3.3).
@@ -91,7 +90,6 @@ _FUNCTIONAL_CANDIDATES = ("relu", "tanh", "gelu", "swish", "sigmoid", "softplus"
 _SKIPPED_MODULES: tuple[type, ...] = (nn.Identity, nn.Flatten, nn.Dropout)
 _INIT_MODES = ("measured", "torch_default")
 _REINIT_RULES = ("torch_default", "gaussian")
-_Z_POWER = 1.6448536269514722  # Φ^{-1}(0.95): 95 % power at the minimal detectable effect
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -618,8 +616,9 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def _bonferroni(m: int, family_error: float) -> float:
-    return float(stats.norm.ppf(1.0 - family_error / (2.0 * max(int(m), 1))))
+#: Floor of the relative SE used to judge deterministic entries (zero ensemble variance, e.g. the
+#: first-layer NTK): float64 round-off of the recursions, so an exact agreement is not a z = ∞ FAIL.
+_ROUNDOFF = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -653,9 +652,13 @@ class TheoryComparison:
         (and "no bias" for C_b of bias-free layers).
     lambda_b, lambda_w : ndarray, shape (L,)
     delta : float
-        Declared minimal effect (normalized deviation) the exact rows must be able to detect.
+        Declared effect size δ (normalized deviation) the exact rows must be able to detect.
     family_error : float
         Family-wise error of the Bonferroni threshold.
+
+    Verdicts are :class:`dltheory.stats.Verdict` values decided by :func:`dltheory.stats.judge`:
+    exact rows are PASS, FAIL or INCONCLUSIVE (no power: SE > δ/(z* + 1.645)); O(1/n) rows are
+    REPORTED (a number with no gate at a single width; :func:`width_sweep` tests them).
     """
 
     architecture: Architecture
@@ -730,9 +733,9 @@ class TheoryComparison:
                 "scale": scale, "z": z}
 
     def z_star(self) -> float:
-        """Bonferroni threshold z* over the tested (exact) rows."""
+        """Bonferroni threshold z* over the tested (exact) rows (:func:`dltheory.stats.bonferroni_z`)."""
         m = sum(int(np.triu(self.exact_mask(q)).sum()) for q, *_ in self._quantities())
-        return _bonferroni(m, self.family_error)
+        return bonferroni_z(max(m, 1), self.family_error)
 
     def table(self):
         """Tidy per-entry comparison (a ≤ b), one row per (quantity, layer, a, b).
@@ -742,9 +745,10 @@ class TheoryComparison:
         pandas.DataFrame
             Columns: quantity ("kernel"/"ntk"), layer, a, b, width, empirical, se, theory,
             deviation, rel_deviation (deviation/√(theory_aa theory_bb)), rel_se (se on that scale), z,
-            expectation
-            ("exact" or "O(1/n)"), min_detectable ((z* + 1.645)·se, normalized), verdict
-            ("PASS"/"FAIL"/"UNDERPOWERED" for exact rows, "diagnostic" otherwise), n_networks.
+            expectation ("exact" or "O(1/n)"), min_detectable ((z* + 1.645)·se, normalized),
+            verdict (:class:`~dltheory.stats.Verdict`: PASS, FAIL or INCONCLUSIVE for exact rows by
+            :func:`~dltheory.stats.judge` against 0 with δ = ``delta``; REPORTED for O(1/n) rows),
+            reason (why a row is FAIL or INCONCLUSIVE), n_networks.
         """
         import pandas as pd
 
@@ -758,21 +762,23 @@ class TheoryComparison:
                 for a in range(p):
                     for b in range(a, p):
                         rel_se = st["se"][ell, a, b] / st["scale"][ell, a, b]
-                        mde = (zs + _Z_POWER) * rel_se
+                        mde = (zs + POWER_Z) * rel_se
                         z = float(st["z"][ell, a, b])
+                        rel_dev = float(st["dev"][ell, a, b] / st["scale"][ell, a, b])
                         if exact[ell, a, b]:
-                            verdict = "FAIL" if abs(z) > zs else ("UNDERPOWERED" if mde > self.delta else "PASS")
+                            verdict, reason = judge(rel_dev, max(float(rel_se), _ROUNDOFF), 0.0, self.delta, zs,
+                                                    n=self.n_networks, n_label="networks")
                         else:
-                            verdict = "diagnostic"
+                            verdict, reason = Verdict.REPORTED, "O(1/n) at finite width: tested by width_sweep"
                         rows.append({
                             "quantity": q, "layer": ell + 1, "a": a, "b": b,
                             "width": self.architecture.layers[ell].width,
                             "empirical": float(st["mean"][ell, a, b]), "se": float(st["se"][ell, a, b]),
                             "theory": float(st["theory"][ell, a, b]), "deviation": float(st["dev"][ell, a, b]),
-                            "rel_deviation": float(st["dev"][ell, a, b] / st["scale"][ell, a, b]),
-                            "rel_se": float(rel_se), "z": z,
+                            "rel_deviation": rel_dev, "rel_se": float(rel_se), "z": z,
                             "expectation": "exact" if exact[ell, a, b] else "O(1/n)",
-                            "min_detectable": float(mde), "verdict": verdict, "n_networks": self.n_networks,
+                            "min_detectable": float(mde), "verdict": verdict, "reason": reason,
+                            "n_networks": self.n_networks,
                         })
         return pd.DataFrame(rows)
 
@@ -798,13 +804,9 @@ class TheoryComparison:
         return pd.DataFrame(rows)
 
     @property
-    def verdict(self) -> str:
-        """"PASS" if every exact row agrees and is powered, "FAIL" if any disagrees, else "INCONCLUSIVE"."""
-        t = self.table()
-        exact = t[t.expectation == "exact"]
-        if (exact.verdict == "FAIL").any():
-            return "FAIL"
-        return "PASS" if (exact.verdict == "PASS").all() else "INCONCLUSIVE"
+    def verdict(self) -> Verdict:
+        """PASS if every exact row agrees and is powered, FAIL if any disagrees, else INCONCLUSIVE."""
+        return _overall(self.table().verdict)
 
     def layer_summary(self, quantity: str = "kernel", entries: str = "diag") -> dict[str, np.ndarray]:
         """Per-layer mean normalized deviation over diagonal or off-diagonal entries, with its SE.
@@ -846,13 +848,13 @@ class TheoryComparison:
         exact = t[t.expectation == "exact"]
         diag = t[t.expectation != "exact"]
         fin = exact[np.isfinite(exact.z)]
-        under = int((exact.verdict == "UNDERPOWERED").sum())
+        under = int((exact.verdict == Verdict.INCONCLUSIVE).sum())
         lines = [self.architecture.describe(),
                  f"{self.n_networks} networks, {len(t)} entries; C_W from {', '.join(sorted(set(self.cw_source)))}",
                  f"exact rows: {len(exact)}, max |z| = {float(np.abs(fin.z).max()) if len(fin) else 0.0:.2f} "
-                 f"(z* = {zs:.2f}, δ = {self.delta:g}) -> {self.verdict}"
-                 + (f"; {under} underpowered (need (z* + 1.645)·SE ≤ δ: more networks, wider layers or a "
-                    "larger δ)" if under else "")]
+                 f"(z* = {zs:.2f}, δ = {self.delta:g}) -> {self.verdict.value.upper()}"
+                 + (f"; {under} inconclusive for lack of power (need (z* + 1.645)·SE ≤ δ: more networks, wider "
+                    "layers or a larger δ)" if under else "")]
         if len(diag):
             lines.append(f"O(1/n) rows (diagnostic at one width): {len(diag)}, "
                          f"max |z| = {float(np.abs(diag.z).max()):.2f}, "
@@ -862,16 +864,6 @@ class TheoryComparison:
 
 # ----------------------------------------------------------------------------------------------------------------------
 # the ensemble
-
-
-def _per_layer_values(value, depth: int, name: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0:
-        arr = np.full(depth, float(arr))
-    if arr.shape != (depth,) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise DLTheoryError(f"{name}: expected a finite scalar >= 0 or a sequence of {depth} such values "
-                            f"(one per nn.Linear layer)")
-    return arr
 
 
 def _seed_list(seeds: int | Sequence[int]) -> tuple[int, ...]:
@@ -1031,8 +1023,8 @@ def compare_to_theory(
                 if template is not None:
                     if arch is None and reinit == "gaussian":
                         n_lin = sum(1 for m in template.modules() if isinstance(m, nn.Linear))
-                        reinit_cw = _per_layer_values(cw, n_lin, "cw")
-                        reinit_cb = _per_layer_values(0.0 if cb is None else cb, n_lin, "cb")
+                        reinit_cw = per_layer(cw, n_lin, "cw", positive=True)
+                        reinit_cb = per_layer(0.0 if cb is None else cb, n_lin, "cb", positive=False)
                     net = _reinit(template, reinit, seed, reinit_cw, reinit_cb)
                 else:
                     net = model(seed)
@@ -1042,8 +1034,8 @@ def compare_to_theory(
                     parsed = _parse(net, xm, override)
                     arch = parsed.arch
                     depth = arch.depth
-                    lbs = _per_layer_values(lambda_b, depth, "lambda_b")
-                    lws = _per_layer_values(lambda_w, depth, "lambda_w")
+                    lbs = per_layer(lambda_b, depth, "lambda_b", positive=False)
+                    lws = per_layer(lambda_w, depth, "lambda_w", positive=False)
                     kern_out = np.empty((s_total, depth, len(xs), len(xs)))
                     ntk_out = np.empty_like(kern_out) if ntk else None
                     cw_hat = np.empty((s_total, depth))
@@ -1117,9 +1109,10 @@ def compare_to_theory(
     measured_w = np.full(depth, mode == "measured")
     measured_b = has_bias & (mode == "measured")
     if cw is not None and mode != "gaussian":
-        cw_use, measured_w, src_w = _per_layer_values(cw, depth, "cw"), np.zeros(depth, dtype=bool), ["given"] * depth
+        cw_use, measured_w = per_layer(cw, depth, "cw", positive=True), np.zeros(depth, dtype=bool)
+        src_w = ["given"] * depth
     if cb is not None and mode != "gaussian":
-        cb_use, measured_b = _per_layer_values(cb, depth, "cb"), np.zeros(depth, dtype=bool)
+        cb_use, measured_b = per_layer(cb, depth, "cb", positive=False), np.zeros(depth, dtype=bool)
         src_b = ["given" if has_bias[k] else "no bias" for k in range(depth)]
     cb_use = np.where(has_bias, cb_use, 0.0)
     if np.any(cw_use <= 0):
@@ -1160,45 +1153,12 @@ def compare_to_theory(
 # width sweep
 
 
-def fit_inverse_width(widths: Sequence[float], values: Sequence[float], se: Sequence[float],
-                      order: int = 1) -> dict[str, float]:
-    """Weighted least squares D(n) = D_0 + D_1/n (+ D_2/n²) of independent measurements (§10.1 (b)).
-
-    Parameters
-    ----------
-    widths : sequence of float, shape (K,)
-    values, se : sequence of float, shape (K,)
-        Measurements and their standard errors (> 0).
-    order : {1, 2}
-        Highest power of 1/n.
-
-    Returns
-    -------
-    dict
-        ``d0, d0_se, d1, d1_se`` (and ``d2, d2_se`` for order 2), ``chi2``, ``dof``, ``p_value``
-        (NaN when dof = 0).
-    """
-    if order not in (1, 2):
-        raise DLTheoryError(f"order={order!r}: accepted 1 or 2")
-    n = np.asarray(widths, dtype=float)
-    y = np.asarray(values, dtype=float)
-    s = np.asarray(se, dtype=float)
-    if not (n.shape == y.shape == s.shape and n.ndim == 1) or len(n) < order + 1:
-        raise DLTheoryError(f"widths, values, se: need equal lengths >= {order + 1}")
-    if np.any(s <= 0) or not np.all(np.isfinite(s)):
-        raise DLTheoryError("se: standard errors must be finite and > 0")
-    cols = [np.ones_like(n)] + [n ** -(j + 1) for j in range(order)]
-    design = np.stack(cols, axis=1)
-    w = 1.0 / s**2
-    cov = np.linalg.inv(design.T @ (w[:, None] * design))
-    beta = cov @ (design.T @ (w * y))
-    chi2 = float(np.sum(w * (y - design @ beta) ** 2))
-    dof = len(n) - (order + 1)
-    out = {"chi2": chi2, "dof": dof, "p_value": float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan}
-    for j in range(order + 1):
-        out[f"d{j}"] = float(beta[j])
-        out[f"d{j}_se"] = float(math.sqrt(cov[j, j]))
-    return out
+def _overall(verdicts) -> Verdict:
+    """FAIL if any gated row fails, PASS if every gated row passes (and there is one), else INCONCLUSIVE."""
+    gated = [Verdict(v) for v in verdicts if Verdict(v).gated]
+    if any(v is Verdict.FAIL for v in gated):
+        return Verdict.FAIL
+    return Verdict.PASS if gated and all(v is Verdict.PASS for v in gated) else Verdict.INCONCLUSIVE
 
 
 @dataclass(frozen=True, eq=False)
@@ -1243,49 +1203,51 @@ class WidthSweep:
     def trend(self):
         """Per entry, the fit rel_deviation(n) = D_0 + D_1/n (+ D_2/n²) and the test D_0 = 0.
 
+        The fit is :func:`dltheory.stats.weighted_least_squares` on
+        :func:`dltheory.stats.inverse_width_design` (weights 1/SE², §10.1 (b)).
+
         Deterministic entries (SE 0 at every width, e.g. the first-layer NTK) are left out.
-        Verdict per row: "INCONCLUSIVE" if the fit's p-value < 0.01, "FAIL" if |D_0|/SE > z*
-        (Bonferroni over the fitted rows), "UNDERPOWERED" if (z* + 1.645)·SE(D_0) > ``delta``,
-        else "PASS".
+        Verdict per row (:class:`~dltheory.stats.Verdict`): INCONCLUSIVE if the fit's p-value < 0.01
+        (the 1/n expansion does not describe these widths); otherwise :func:`dltheory.stats.judge` of
+        D_0 against 0 with δ = ``delta`` and the Bonferroni z* over the fitted rows (FAIL if
+        |D_0|/SE > z*, INCONCLUSIVE if SE(D_0) > δ/(z* + 1.645), else PASS).
 
         Returns
         -------
         pandas.DataFrame
-            Columns: quantity, layer, a, b, expectation, d0, d0_se, z0, d1, d1_se, p_value, verdict.
+            Columns: quantity, layer, a, b, expectation, d0, d0_se, z0, d1, d1_se, p_value, verdict,
+            reason.
         """
         import pandas as pd
 
         t = self.table()
         t = t[t.se > 0]
         groups = list(t.groupby(["quantity", "layer", "a", "b"], sort=False))
-        zs = _bonferroni(len(groups), self.family_error)
+        zs = bonferroni_z(max(len(groups), 1), self.family_error)
         rows = []
         for (q, layer, a, b), g in groups:
             g = g.sort_values("n")
             if len(g) < self.order + 1:
                 continue
-            fit = fit_inverse_width(g.n.to_numpy(), g.rel_deviation.to_numpy(), g.rel_se.to_numpy(), self.order)
-            z0 = fit["d0"] / fit["d0_se"]
-            if fit["dof"] > 0 and fit["p_value"] < 0.01:
-                verdict = "INCONCLUSIVE"
-            elif abs(z0) > zs:
-                verdict = "FAIL"
-            elif (zs + _Z_POWER) * fit["d0_se"] > self.delta:
-                verdict = "UNDERPOWERED"
+            fit = weighted_least_squares(inverse_width_design(g.n.to_numpy(), self.order), g.rel_deviation.to_numpy(),
+                                         g.rel_se.to_numpy())
+            (d0, d1), (d0_se, d1_se) = fit.coef[:2], fit.se[:2]
+            z0 = d0 / d0_se
+            if fit.dof > 0 and fit.p_value < 0.01:
+                verdict, reason = Verdict.INCONCLUSIVE, (f"fit χ² p = {fit.p_value:.2g} < 0.01: the 1/n "
+                                                         "expansion does not describe these widths")
             else:
-                verdict = "PASS"
+                verdict, reason = judge(float(d0), float(d0_se), 0.0, self.delta, zs)
             rows.append({"quantity": q, "layer": layer, "a": a, "b": b, "expectation": g.expectation.iloc[0],
-                         "d0": fit["d0"], "d0_se": fit["d0_se"], "z0": z0, "d1": fit["d1"], "d1_se": fit["d1_se"],
-                         "p_value": fit["p_value"], "verdict": verdict})
+                         "d0": float(d0), "d0_se": float(d0_se), "z0": float(z0), "d1": float(d1),
+                         "d1_se": float(d1_se), "p_value": fit.p_value, "verdict": verdict, "reason": reason})
         return pd.DataFrame(rows)
 
     @property
-    def verdict(self) -> str:
-        """"PASS" if every fitted row passes, "FAIL" if any fails, else "INCONCLUSIVE"."""
+    def verdict(self) -> Verdict:
+        """PASS if every fitted row passes, FAIL if any fails, else INCONCLUSIVE."""
         tr = self.trend()
-        if (tr.verdict == "FAIL").any():
-            return "FAIL"
-        return "PASS" if len(tr) and (tr.verdict == "PASS").all() else "INCONCLUSIVE"
+        return _overall(tr.verdict if len(tr) else [])
 
 
 def width_sweep(

@@ -14,9 +14,9 @@ from typing import Any
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim
-from dltheory.lab.verdicts import Verdict, count_verdicts, summary_line
 from dltheory.lab.runner import RunRecord
 from dltheory.lab.store import ResultsStore, env_error, verify_run, write_atomic
+from dltheory.lab.verdicts import Verdict, count_verdicts, summary_line
 
 __all__ = ["build_report", "collect_records"]
 

@@ -73,7 +73,7 @@ def plot_comparison(result: TheoryComparison, path: str | None = None):
         axz.set_title(f"filled: exact at any width (±z* = {zs:.2f}); open: O(1/n)", fontsize=9)
     widths = sorted({layer.width for layer in result.architecture.layers})
     fig.suptitle(f"{depth}-layer network (widths {', '.join(map(str, widths))}), {result.n_networks} networks: "
-                 f"verdict {result.verdict} (exact rows, δ = {result.delta:g})", fontsize=10)
+                 f"verdict {result.verdict.value.upper()} (exact rows, δ = {result.delta:g})", fontsize=10)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
@@ -86,7 +86,8 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
     For each quantity (kernel, NTK) and layer, the mean normalized deviation
     (mean − theory)/√(theory_aa theory_bb) over the diagonal (or off-diagonal) entries, with ±2 SE
     error bars (SE over networks), against 1/n, and the weighted fit D_0 + D_1/n (+ D_2/n²)
-    (:func:`dltheory.nets.compare.fit_inverse_width`). At infinite width the deviation is 0.
+    (:func:`dltheory.stats.weighted_least_squares` on :func:`dltheory.stats.inverse_width_design`).
+    At infinite width the deviation is 0.
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
     """
     import matplotlib.pyplot as plt
 
-    from dltheory.nets.compare import fit_inverse_width
+    from dltheory.stats import inverse_width_design, weighted_least_squares
 
     if entries not in ("diag", "offdiag"):
         raise DLTheoryError(f"entries={entries!r}: accepted 'diag', 'offdiag'")
@@ -123,8 +124,8 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
             shift = (ell - (depth - 1) / 2) * 0.006 * inv.max()  # side by side, not on top of each other
             ax.errorbar(inv + shift, dev, yerr=2 * se, fmt="o", ms=4, color=color, label=f"ℓ = {ell + 1}")
             if np.all(se > 0):
-                fit = fit_inverse_width(sweep.widths, dev, se, sweep.order)
-                curve = fit["d0"] + sum(fit[f"d{j + 1}"] * grid ** (j + 1) for j in range(sweep.order))
+                coef = weighted_least_squares(inverse_width_design(sweep.widths, sweep.order), dev, se).coef
+                curve = sum(c * grid**j for j, c in enumerate(coef))
                 ax.plot(grid, curve, color=color, lw=0.8)
         ax.axhline(0.0, color="k", lw=0.6)
         ax.set_xlabel("1 / n")
@@ -132,7 +133,7 @@ def plot_width_sweep(sweep: WidthSweep, entries: str = "diag", path: str | None 
         ax.set_title(_LABELS.get(q, q))
         ax.legend(fontsize=8)
     model = "D_0 + D_1/n" + (" + D_2/n²" if sweep.order == 2 else "")
-    fig.suptitle(f"widths {', '.join(map(str, sweep.widths))}: fits {model}; verdict {sweep.verdict} "
+    fig.suptitle(f"widths {', '.join(map(str, sweep.widths))}: fits {model}; verdict {sweep.verdict.value.upper()} "
                  "(D_0 = 0 per entry)", fontsize=10)
     fig.tight_layout()
     if path is not None:
