@@ -23,7 +23,8 @@ def cli(*args: str, importtime: bool = False) -> subprocess.CompletedProcess:
 
 
 def _imported(stderr: str) -> set[str]:
-    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time")}
+    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in stderr.splitlines()
+            if line.startswith("import time")}
 
 
 @pytest.mark.parametrize("args", [["list"], ["--help"], ["--version"], ["run", "kernel-propogation"],

@@ -40,11 +40,13 @@ def test_readme_python_block_runs_on_its_own(line: int, code: str, tmp_path: Pat
 
 
 def test_ci_runs_exactly_the_readme_test_command_with_the_constraints():
-    commands = [line for _, block in _blocks("bash") for line in block.splitlines() if line.startswith("python3 -m venv")]
+    commands = [line for _, block in _blocks("bash") for line in block.splitlines()
+                if line.startswith("python3 -m venv")]
     assert len(commands) == 2, commands
     assert all("-c constraints.txt" in c for c in commands)
     test_command = next(c for c in commands if "pytest" in c)
-    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line and not line.startswith(("#", "set ", "cd "))]
     assert ci == [test_command]
     pins = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))

@@ -283,7 +283,8 @@ def results(
     out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
     fmt: Annotated[Optional[str], typer.Option(
         "--format", help="csv, json, md, plain (default off a terminal) or table (default on one)")] = None,
-    all_runs: Annotated[bool, typer.Option("--all", help="also exploration runs (not in the canonical report)")] = False,
+    all_runs: Annotated[bool, typer.Option("--all", help="also exploration runs (not in the canonical report)")
+                        ] = False,
 ) -> None:
     """Every stored claim, one row each (the same as dltheory.load_results()), read through the verifying store."""
     fmt = _output_format(fmt, ("table", "plain", "json", "csv", "md"))

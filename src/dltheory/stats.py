@@ -15,9 +15,9 @@ One home for the estimators and tests that turn Monte Carlo replicates into clai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import enum
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 

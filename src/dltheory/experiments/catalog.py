@@ -98,7 +98,8 @@ BUILTIN: dict[str, CatalogEntry] = {e.name: e for e in (
              "Neurashed: fitting then compression in the information plane"),
     _builtin("neurashed-local-elasticity", "neurashed_local_elasticity", "neurashed",
              "Neurashed: local elasticity by semantic relation"),
-    _builtin("inverse-ising-recovery", "inverse_ising_recovery", "weightspace", "Inverse Ising recovery and Bethe entropy"),
+    _builtin("inverse-ising-recovery", "inverse_ising_recovery", "weightspace",
+             "Inverse Ising recovery and Bethe entropy"),
     _builtin("weight-space-landscape", "weight_space_landscape", "weightspace",
              "Weight-space landscapes of binary networks (C1–C5)"),
 )}

@@ -52,7 +52,8 @@ def _load_entry_point(ep: Any) -> Experiment:
     try:
         obj = ep.load()
     except Exception as exc:  # noqa: BLE001 - a broken plug-in is the user's input: one line, not a traceback
-        raise DLTheoryError(f"{where}: cannot load it ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})")
+        cause = " ".join(str(exc).split())[:200]
+        raise DLTheoryError(f"{where}: cannot load it ({type(exc).__name__}: {cause})") from None
     if not isinstance(obj, Experiment):
         obj = getattr(obj, "EXPERIMENT", None)
     if not isinstance(obj, Experiment):

@@ -23,7 +23,7 @@ import pandas as pd
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim
-from dltheory.lab.store import ResultsStore, VerifiedRun
+from dltheory.lab.store import ResultsStore
 
 __all__ = ["COLUMNS", "load_results", "load_table", "split_label"]
 
@@ -98,15 +98,15 @@ def load_results(path: str | os.PathLike = "results", *, exploration: bool = Fal
     skipped: dict[str, str] = {}
     published_keys = set()
     for run in store.published():
-        if not run.ok:
+        if run.meta is None:
             skipped[run.directory.name] = str(run.problem)
             continue
         published_keys.add(run.meta["key"])
-        _add(run, True, rows, skipped)
+        _add(run.meta, True, rows, skipped)
     if exploration:
         for run in store.all_runs():
-            if run.meta["key"] not in published_keys:
-                _add(run, False, rows, skipped)
+            if run.meta is not None and run.meta["key"] not in published_keys:
+                _add(run.meta, False, rows, skipped)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in ("measured", "se", "target", "delta", "z_star", "wall_time_s"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
@@ -117,8 +117,7 @@ def load_results(path: str | os.PathLike = "results", *, exploration: bool = Fal
     return frame
 
 
-def _add(run: VerifiedRun, canonical: bool, rows: list[dict[str, Any]], skipped: dict[str, str]) -> None:
-    meta = run.meta
+def _add(meta: dict[str, Any], canonical: bool, rows: list[dict[str, Any]], skipped: dict[str, str]) -> None:
     label = meta["name"] if canonical else f"{meta['name']}@{str(meta['key'])[:12]}"
     if meta.get("status") != "ok":
         skipped[label] = f"the run errored: {meta.get('error')}"
@@ -170,6 +169,7 @@ def load_table(name: str, path: str | os.PathLike = "results") -> pd.DataFrame:
         run = found[0]
         if not run.ok:
             raise DLTheoryError(f"{experiment}: the stored run failed verification ({run.problem})")
-    if run.meta.get("status") != "ok" or "table.parquet" not in run.files:
-        raise DLTheoryError(f"{name}: the run errored and has no table ({run.meta.get('error')})")
+    meta = run.meta or {}
+    if meta.get("status") != "ok" or "table.parquet" not in run.files:
+        raise DLTheoryError(f"{name}: the run errored and has no table ({meta.get('error')})")
     return pd.read_parquet(io.BytesIO(run.files["table.parquet"]))

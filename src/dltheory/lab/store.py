@@ -668,7 +668,8 @@ class ResultsStore:
                 continue
             path = self.root / name
             if entry.is_symlink():
-                out.append(VerifiedRun(path, problem=f"{name} is a symbolic link; results are never read through links"))
+                problem = f"{name} is a symbolic link; results are never read through links"
+                out.append(VerifiedRun(path, problem=problem))
             elif entry.is_dir(follow_symlinks=False) and os.path.lexists(path / "meta.json"):
                 out.append(verify_run(path, name=name))
         return out

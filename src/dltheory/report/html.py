@@ -8,8 +8,8 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ _ORDER = {"effective": 0, "richness": 1, "neurashed": 2, "weightspace": 3}
 
 def _record(run: VerifiedRun, name: str) -> tuple[RunRecord, dict[str, bytes]]:
     """The record of a verified run (with the bytes of its files), or an ``"invalid"`` record naming the problem."""
-    if run.ok:
+    if run.meta is not None:
         return RunRecord.from_meta(run.meta, run.directory), run.files
-    meta = {"name": name, "title": name, "pillar": "", "description": "", "status": "invalid",
+    meta: dict[str, Any] = {"name": name, "title": name, "pillar": "", "description": "", "status": "invalid",
             "error": run.problem, "claims": [], "figures": [], "notes": []}
     return RunRecord.from_meta(meta, run.directory), {}
 
@@ -41,7 +41,7 @@ def _collect(root: Path) -> list[tuple[RunRecord, dict[str, bytes]]]:
     problem as its ``error``, so the report shows it.
     """
     out = [_record(run, run.directory.name) for run in ResultsStore(root).published()]
-    out.sort(key=lambda rf: (_ORDER.get(rf[0].meta.get("pillar"), 9), rf[0].meta["name"]))
+    out.sort(key=lambda rf: (_ORDER.get(str(rf[0].meta.get("pillar")), 9), rf[0].meta["name"]))
     return out
 
 
