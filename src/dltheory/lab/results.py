@@ -16,14 +16,13 @@ import io
 import json
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim
-from dltheory.lab.store import ResultsStore
+from dltheory.lab.store import ResultsStore, existing_results_dir
 
 __all__ = ["COLUMNS", "load_results", "load_table", "split_label"]
 
@@ -31,15 +30,6 @@ COLUMNS = ("experiment", "claim", "verdict", "measured", "se", "target", "delta"
            "statistic", "criterion", "scale", "seed", "overrides", "canonical", "config_hash", "key", "code_version",
            "wall_time_s", "finished")
 """Columns of :func:`load_results`, in order."""
-
-
-def _root(path: str | os.PathLike) -> Path:
-    root = Path(path)
-    if os.path.lexists(root) and not root.is_dir():
-        raise DLTheoryError(f"results directory {root} is not a directory")
-    if not root.is_dir():
-        raise DLTheoryError(f"results directory {root} does not exist; run `dltheory run NAME` first")
-    return root
 
 
 def config_hash(config: Any) -> str:
@@ -93,7 +83,7 @@ def load_results(path: str | os.PathLike = "results", *, exploration: bool = Fal
     DLTheoryError
         ``path`` does not exist or is not a directory.
     """
-    store = ResultsStore(_root(path))
+    store = ResultsStore(existing_results_dir(path))
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     published_keys = set()
@@ -158,7 +148,7 @@ def load_table(name: str, path: str | os.PathLike = "results") -> pd.DataFrame:
         No such run, a run that fails verification, or an errored run (it has no table).
     """
     experiment, key = split_label(name)
-    store = ResultsStore(_root(path))
+    store = ResultsStore(existing_results_dir(path))
     if key is not None:
         run = store.find_run(experiment, key)
     else:

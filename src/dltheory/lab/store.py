@@ -85,6 +85,7 @@ __all__ = [
     "check_results_dir",
     "code_version",
     "env_error",
+    "existing_results_dir",
     "library_digest",
     "read_confined",
     "rename_exchange",
@@ -218,6 +219,16 @@ def check_results_dir(root: str | os.PathLike) -> Path:
         raise env_error("results directory", root, exc) from None
     if not stat.S_ISDIR(st.st_mode):
         raise DLTheoryError(f"results directory {root} is not a directory")
+    return root
+
+
+def existing_results_dir(root: str | os.PathLike) -> Path:
+    """``root`` as a path if it is an existing results directory to read; a one-line error otherwise."""
+    root = Path(root)
+    if os.path.lexists(root) and not root.is_dir():
+        raise DLTheoryError(f"results directory {root} is not a directory")
+    if not root.is_dir():
+        raise DLTheoryError(f"results directory {root} does not exist; run `dltheory run NAME` first")
     return root
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from dltheory.errors import DLTheoryError
 from dltheory.lab.base import Claim
 from dltheory.lab.runner import RunRecord
-from dltheory.lab.store import ResultsStore, VerifiedRun, env_error, write_atomic
+from dltheory.lab.store import ResultsStore, VerifiedRun, env_error, existing_results_dir, write_atomic
 from dltheory.lab.verdicts import Verdict, count_verdicts, summary_line
 
 __all__ = ["build_report", "collect_records"]
@@ -67,17 +67,8 @@ def collect_records(results_dir: str | os.PathLike) -> list[RunRecord]:
     A run that fails verification (see :func:`dltheory.lab.store.verify_run`) is returned with
     status ``"invalid"`` and the reason in ``meta["error"]``.
     """
-    root = _results_root(results_dir)
+    root = existing_results_dir(results_dir)
     return [record for record, _ in _collect(root)]
-
-
-def _results_root(results_dir: str | os.PathLike) -> Path:
-    root = Path(results_dir)
-    if os.path.lexists(root) and not root.is_dir():
-        raise DLTheoryError(f"results directory {root} is not a directory")
-    if not root.is_dir():
-        raise DLTheoryError(f"results directory {root} does not exist; run `dltheory run NAME` first")
-    return root
 
 
 def _figure_data(files: dict[str, bytes], name: str) -> str | None:
@@ -242,7 +233,7 @@ def build_report(results_dir: str | os.PathLike = "results", output: str | os.Pa
     """
     import jinja2
 
-    root = _results_root(results_dir)
+    root = existing_results_dir(results_dir)
     store = ResultsStore(root)
     with store.locked() if store.prepare() else contextlib.nullcontext():  # read-only: read without the lock
         collected = _collect(root)
