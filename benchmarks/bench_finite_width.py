@@ -79,7 +79,8 @@ def bench_trainer(members: int = 64, width: int = 256, steps: int = 20, seq_memb
     x = torch.as_tensor(data.x_train[:64])
     y = torch.as_tensor(one_hot(data.y_train[:64], 10, centered=True))
     g = torch.Generator().manual_seed(0)
-    models = [make_mlp(64, [width, width, 10], "relu", 0.0, 2.0, generator=g) for _ in range(members)]
+    models = [make_mlp(64, [width, width, 10], "relu", 0.0, 2.0, generator=g, dtype=torch.float64)
+              for _ in range(members)]
     template, params, buffers = stack_models(models)
     t0 = time.perf_counter()
     train_ensemble(template, params, x, y, steps=steps, lr=0.05)

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -154,4 +155,6 @@ def test_doc_example_runs(where: str, code: str, tmp_path: Path, monkeypatch: py
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DLTHEORY_EXTRA_EXPERIMENTS", raising=False)
-    exec(compile(code, where, "exec"), {"__name__": "__docs_example__"})  # noqa: S102 - our own docs
+    module = types.ModuleType("__docs_example__")  # a real module, as a reader's script is (dataclasses need it)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(code, where, "exec", dont_inherit=True), module.__dict__)  # noqa: S102 - our own docs

@@ -19,6 +19,7 @@ from dltheory.stats import (
     bootstrap_se,
     fit_inverse_width,
     fit_width_exponent,
+    inverse_width_design,
     jackknife,
     mean_and_se,
     pooled_slope_fit,
@@ -187,6 +188,22 @@ def test_fit_inverse_width_exact_lines_and_hand_se():
     assert one.y0.shape == () and float(one.y0) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(DLTheoryError, match="shape"):
         fit_inverse_width(widths, y[:3], se[:3])
+
+
+def test_inverse_width_design_fits_higher_orders_and_detects_a_missing_term():
+    n = np.array([8.0, 16, 32, 64, 128])
+    y = 0.02 - 1.5 / n + 4.0 / n**2
+    design = inverse_width_design(n, order=2)
+    np.testing.assert_allclose(design, np.column_stack([np.ones(5), 1 / n, 1 / n**2]))
+    fit = weighted_least_squares(design, y, np.full(5, 1e-3))
+    np.testing.assert_allclose(fit.coef, [0.02, -1.5, 4.0], atol=1e-8)
+    assert fit.p_value == pytest.approx(1.0)
+    linear = weighted_least_squares(inverse_width_design(n), y, np.full(5, 1e-3))
+    assert linear.p_value < 1e-6  # the missing 1/n² term is detected
+    with pytest.raises(DLTheoryError, match="order"):
+        inverse_width_design(n, order=0)
+    with pytest.raises(DLTheoryError, match="widths"):
+        inverse_width_design([8.0, 0.0])
 
 
 def test_fit_inverse_width_intercept_is_unbiased_with_honest_se():

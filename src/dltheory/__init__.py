@@ -16,6 +16,9 @@ Subpackages and modules (imported on first use, so ``import dltheory`` stays che
 - :mod:`dltheory.stats` — standard errors, jackknife, bootstrap, Bonferroni z*, width fits, slope tests
 - :mod:`dltheory.activations` — the one activation registry (NumPy and torch forms, derivatives, kernels)
 - :mod:`dltheory.errors` — :class:`DLTheoryError`, the one exception type for bad input
+
+Results as data: :func:`load_results` (every stored claim as a pandas DataFrame) and :func:`load_table`
+(a run's tidy table), from :mod:`dltheory.lab.results`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from dltheory.errors import DLTheoryError
 
 __version__ = "0.1.0"
-__all__ = ["DLTheoryError", "__version__"]
+__all__ = ["DLTheoryError", "__version__", "load_results", "load_table"]
 
 _SUBPACKAGES = {"effective", "nets", "data", "experiments", "report", "richness", "neurashed", "weightspace", "lab",
                 "stats", "activations"}
@@ -35,4 +38,6 @@ _SUBPACKAGES = {"effective", "nets", "data", "experiments", "report", "richness"
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"dltheory.{name}")
+    if name in ("load_results", "load_table"):
+        return getattr(importlib.import_module("dltheory.lab.results"), name)
     raise AttributeError(f"module 'dltheory' has no attribute {name!r}")

@@ -9,30 +9,135 @@ Exit codes:
   not a Dask scheduler): one line on stderr naming the parameter or path and the cause, never a
   traceback, nothing partial left behind;
 - 130 — interrupted (finished tasks are kept; re-run to resume).
+
+``list``, ``--help``, ``--version`` and a mistyped experiment name answer at once: they read the
+static catalog (:mod:`dltheory.experiments.catalog`) and never import torch, SciPy or pandas.
+Without a terminal, tables are printed plain and untruncated (``--format plain|json``) and messages
+are never wrapped.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from dltheory.errors import DLTheoryError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from dltheory.lab.executors import Executor
     from dltheory.lab.runner import RunRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode="rich" if sys.stdout.isatty() else None,  # plain help off a terminal
                   help="dltheory: deep-learning theory computed and checked against real networks.")
-console = Console()
-err_console = Console(stderr=True)
+
+
+class _LazyConsole:
+    """A Rich console made on first use (importing Rich costs start-up time that `list` does not need).
+
+    Messages are never wrapped (``soft_wrap``): a pipe gets one line per message.
+    """
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        """The Rich console itself."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    @property
+    def is_terminal(self) -> bool:
+        stream = sys.stderr if self._stderr else sys.stdout
+        if self._console is None:
+            return bool(getattr(stream, "isatty", lambda: False)())
+        return bool(self._console.is_terminal)
+
+
+console: Any = _LazyConsole()
+err_console: Any = _LazyConsole(stderr=True)
+
+
+def _table(title: str | None = None) -> Any:
+    from rich.table import Table
+
+    return Table(title=title)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from dltheory import __version__
+
+        print(f"dltheory {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """dltheory: deep-learning theory computed and checked against real networks."""
+
+
+# -- output: a table on a terminal, plain untruncated text or JSON otherwise ------------------------------------------
+FormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", help="table (default on a terminal), plain (default otherwise: aligned, untruncated) or json")]
+_FORMATS = ("table", "plain", "json")
+
+
+def _output_format(fmt: str | None, accepted: tuple[str, ...] = _FORMATS) -> str:
+    if fmt is None:
+        return "table" if console.is_terminal else "plain"
+    if fmt not in accepted:
+        raise DLTheoryError(f"--format must be one of {', '.join(accepted)}; got {fmt!r}")
+    return fmt
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return _num(value)
+    return " ".join(str(value).split())  # one line per row, whatever the text
+
+
+def _emit(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str | None = None) -> None:
+    """Print ``rows`` (dicts keyed by ``columns``) as a Rich table, plain aligned text or JSON."""
+    if fmt == "json":
+        import json
+
+        print(json.dumps([{c: r.get(c) for c in columns} for r in rows], indent=2, default=str))
+        return
+    if fmt == "table":
+        table = _table(title)
+        for col in columns:
+            table.add_column(col)
+        for r in rows:
+            table.add_row(*(_cell(r.get(c)) for c in columns))
+        console.print(table)
+        return
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[k]) for row in cells]) for k, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
@@ -67,8 +172,9 @@ def _executor(name: str, workers: int | None, scheduler: str | None, connect_tim
     return make_executor(name, workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
 
 
-def _report_after_run(out: Path) -> None:
-    """Rebuild the report, unless the results directory is read-only (then say how to write it elsewhere)."""
+def _report_after_run(out: Path) -> Path | None:
+    """Rebuild the report and return its path, unless the results directory is read-only (then say how
+    to write it elsewhere) or nothing is published yet."""
     from dltheory.lab.store import ResultsStore
     from dltheory.report import build_report
 
@@ -77,45 +183,180 @@ def _report_after_run(out: Path) -> None:
         console.print(f"results directory {out} is read-only ({store.readonly_cause}): stored results were "
                       f"verified and reused, not published; report not rebuilt "
                       f"(`dltheory report --out {out} --output FILE` writes it elsewhere)", highlight=False)
-        return
-    console.print(f"report: {build_report(out)}")
+        return None
+    if not store.published():
+        console.print(f"no canonical results in {out} yet (exploration runs only): report not built", highlight=False)
+        return None
+    return build_report(out)
+
+
+def _exploration_note(rec: RunRecord) -> str:
+    return (f"{rec.name}: exploration run ({rec.exploration}), stored as {rec.label}; the canonical report is "
+            f"unchanged (`dltheory report --include {rec.label}` shows it beside the report)")
+
+
+def _interrupted(state: Any) -> NoReturn:
+    """After Ctrl-C: say what was kept and exit with code 130 at once.
+
+    The executor has already stopped its workers and every finished task is stored (written
+    atomically), so the interpreter's clean-up (seconds for torch, SciPy and pandas on a loaded
+    machine) is skipped: the process ends within the 2 s a user waits for.
+    """
+    sys.stdout.flush()
+    sys.stderr.write(f"interrupted; {state.finished} of {state.total} tasks finished and kept; re-run to resume\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 
 @app.command("list")
-def list_experiments() -> None:
-    """List the registered experiments."""
-    from dltheory.experiments import all_experiments
+def list_experiments(fmt: FormatOpt = None) -> None:
+    """List the registered experiments (built-in and plug-ins), without importing any of them."""
+    from dltheory.experiments.catalog import catalog
 
-    table = Table(title="dltheory experiments")
-    for col in ("name", "pillar", "title"):
-        table.add_column(col)
-    for exp in all_experiments().values():
-        table.add_row(exp.name, exp.pillar, exp.title)
-    console.print(table)
+    fmt = _output_format(fmt)
+    rows = [{"name": e.name, "pillar": e.pillar, "title": e.title, "source": e.source, "module": e.module}
+            for e in catalog().values()]
+    columns = ["name", "pillar", "title"] + (["source"] if any(r["source"] != "builtin" for r in rows) else [])
+    _emit(rows, columns if fmt != "json" else ["name", "pillar", "title", "source", "module"], fmt,
+          "dltheory experiments")
+
+
+def _known(name: str) -> None:
+    """A one-line error with "did you mean" for an unknown experiment name, before anything heavy is imported."""
+    from dltheory.experiments.catalog import check_name
+
+    check_name(name)
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="experiment name (see `dltheory list`)")],
+    out: Annotated[Path, typer.Option(help="results directory (for the recorded wall times)")] = Path("results"),
+    fmt: FormatOpt = None,
+) -> None:
+    """Config fields of an experiment with their quick and full values and constraints, and its recorded cost."""
+    _known(name)
+    fmt = _output_format(fmt)
+    from dltheory.experiments import get_experiment
+    from dltheory.lab.constraints import constraints_of
+
+    exp = get_experiment(name)
+    quick, full = exp.config_cls.quick().to_dict(), exp.config_cls.full().to_dict()
+    constraints = constraints_of(exp.config_cls)
+    rows = [{"field": f, "quick": quick[f], "full": full[f],
+             "constraint": constraints[f].describe() if f in constraints else ""} for f in quick]
+    costs = _recorded_costs(out)
+    wall = {s: costs.get((name, s)) for s in ("quick", "full")}
+    if fmt == "json":
+        import json
+
+        print(json.dumps({"name": exp.name, "pillar": exp.pillar, "title": exp.title, "module": exp.module,
+                          "description": exp.description, "fields": rows, "wall_time_s": wall}, indent=2, default=str))
+        return
+    measured = ", ".join(f"{s} {_num(v)} s" if v is not None else f"{s} not run yet" for s, v in wall.items())
+    header = [f"{exp.name} ({exp.pillar}): {exp.title}", " ".join(exp.description.split()),
+              f"module {exp.module}; measured wall time in {out}: {measured}"]
+    for line in header:
+        console.print(line, highlight=False, markup=False)
+    for r in rows:
+        r["quick"], r["full"] = _json(r["quick"]), _json(r["full"])
+    _emit(rows, ["field", "quick", "full", "constraint"], fmt, f"{exp.name} config")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _recorded_costs(out: Path) -> dict[tuple[str, str], float]:
+    """Recorded wall times per (experiment, scale) in results directory ``out`` (nothing if there is none)."""
+    if not (out / "manifest.json").is_file() and not (out / "runs").is_dir():
+        return {}
+    from dltheory.lab.store import ResultsStore
+
+    return ResultsStore(out).recorded_costs()
+
+
+@app.command("results")
+def results(
+    out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="csv, json, md, plain (default off a terminal) or table (default on one)")] = None,
+    all_runs: Annotated[bool, typer.Option("--all", help="also exploration runs (not in the canonical report)")
+                        ] = False,
+) -> None:
+    """Every stored claim, one row each (the same as dltheory.load_results()), read through the verifying store."""
+    fmt = _output_format(fmt, ("table", "plain", "json", "csv", "md"))
+    import warnings
+
+    from dltheory.lab.results import COLUMNS, load_results
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        frame = load_results(out, exploration=all_runs)
+    skipped = frame.attrs.get("skipped", {})
+    if fmt == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
+    elif fmt == "md":
+        sys.stdout.write(_markdown(frame))
+    else:
+        rows = frame.to_dict(orient="records")
+        columns = list(COLUMNS)
+        if fmt == "table":  # the essentials, to fit a terminal; plain and the file formats have every column
+            for r in rows:
+                r["key"] = str(r["key"])[:12]
+                r["measured"] = _num(r["measured"]) + (f" ± {_num(r['se'])}" if r["se"] == r["se"] else "")
+            columns = (["experiment", "claim", "verdict", "measured", "target", "delta", "reason", "scale"]
+                       + (["key", "overrides"] if all_runs else []))
+        _emit(rows, columns, fmt, f"claims in {out}")
+    for label, cause in skipped.items():
+        err_console.print(f"not read: {label}: {cause}", highlight=False, markup=False)
+
+
+def _markdown(frame: Any) -> str:
+    """A GitHub-flavoured Markdown table of ``frame`` (pipes in cells escaped)."""
+    def cell(v: Any) -> str:
+        return _cell(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
 
 
 _VERDICT_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow", "reported": "dim"}
 
 
 def _print_claims(records: list[RunRecord]) -> str:
-    """Print every claim (verdict, measured ± SE, target, δ, reason); return the summary line."""
+    """Print every claim (verdict, measured ± SE, target, δ, reason); return the summary line.
+
+    A Rich table on a terminal; plain, untruncated rows otherwise.
+    """
     from dltheory.lab.verdicts import count_verdicts, summary_line
 
-    table = Table(title="claims")
-    for col in ("experiment", "claim", "verdict", "measured ± SE", "target", "δ", "reason"):
+    table = _table("claims")
+    columns = ("experiment", "claim", "verdict", "measured ± SE", "target", "δ", "reason")
+    for col in columns:
         table.add_column(col)
-    claims = []
+    claims, plain = [], []
     for rec in records:
+        name = rec.label if rec.exploration else rec.name
         if not rec.ok:
-            table.add_row(rec.name, "(experiment errored)", "[red]error[/red]", "", "", "", rec.error or "")
+            table.add_row(name, "(experiment errored)", "[red]error[/red]", "", "", "", rec.error or "")
+            plain.append(dict(zip(columns, (name, "(experiment errored)", "error", "", "", "", rec.error))))
         for c in rec.claims:
             claims.append(c)
             measured = _num(c.measured) + (f" ± {_num(c.se)}" if c.se is not None else "")
+            target, delta = "" if c.target is None else _num(c.target), "" if c.delta is None else _num(c.delta)
             style = _VERDICT_STYLE[c.verdict.value]
-            table.add_row(rec.name, c.name, f"[{style}]{c.verdict.value}[/{style}]", measured,
-                          "" if c.target is None else _num(c.target), "" if c.delta is None else _num(c.delta),
-                          c.reason)
-    console.print(table)
+            table.add_row(name, c.name, f"[{style}]{c.verdict.value}[/{style}]", measured, target, delta, c.reason)
+            plain.append(dict(zip(columns, (name, c.name, c.verdict.value, measured, target, delta, c.reason))))
+    if console.is_terminal:
+        console.print(table)
+    else:
+        _emit(plain, list(columns), "plain")
     return summary_line(count_verdicts(claims))
 
 
@@ -141,29 +382,41 @@ def run(
 
     The experiment runs in this process; its inner sweeps run on the executor. A stored result is
     verified (checksums) before it is reused; on a read-only results directory a valid one is
-    reused without publishing it. Exit code 1 if the experiment errored.
+    reused without publishing it. A run with --set overrides, or at a scale other than the
+    report's, is an exploration run: stored under its own key and left out of the canonical report
+    (`dltheory report --include NAME@KEY` shows it). Exit code 1 if the experiment errored.
     """
-    from dltheory.lab.progress import progress_display
-    from dltheory.lab.runner import make_task, run_sweep
-    from dltheory.lab.executors import check_executor_args
+    _known(name)  # a mistyped name fails at once, with a suggestion
     from dltheory.lab.store import check_results_dir
 
     check_results_dir(out)  # bad environment and options fail in ~1 s, before experiments are imported
+    from dltheory.lab.executors import check_executor_args
+    from dltheory.lab.progress import SweepState, progress_display
+    from dltheory.lab.runner import make_task, run_sweep
+
     check_executor_args(executor, workers, scheduler, connect_timeout)
     task = make_task(name, scale=scale, seed=seed, overrides=parse_overrides(set_))
 
     def done(rec: RunRecord, skipped: bool) -> None:
         if skipped:
-            console.print(f"{rec.name}: valid stored result reused (--force to redo)")
+            console.print(f"{rec.label if rec.exploration else rec.name}: valid stored result reused (--force to "
+                          "redo)", highlight=False)
 
-    with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console):
-        (record,) = run_sweep([task], out_dir=out, executor=ex, force=force, on_done=done)
+    state = SweepState()
+    try:
+        with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console.get()):
+            (record,) = run_sweep([task], out_dir=out, executor=ex, force=force, on_done=done, publish="auto",
+                                  state=state)
+    except KeyboardInterrupt:
+        _interrupted(state)
     if not record.ok:
-        err_console.print(f"[red]{record.name} errored:[/red] {record.error}")
+        err_console.print(f"[red]{record.name} errored:[/red] {record.error}", highlight=False)
     summary = _print_claims([record])
     console.print(f"{summary}; results in {record.directory} ({record.wall_time_s:.1f} s)", highlight=False)
-    if report:
-        _report_after_run(out)
+    if record.exploration:
+        console.print(_exploration_note(record), highlight=False, markup=False)
+    if report and (path := _report_after_run(out)) is not None:
+        console.print(f"report: {path}", highlight=False)
     if not record.ok:
         raise typer.Exit(1)
 
@@ -184,52 +437,83 @@ def reproduce(
 
     Each experiment is one task on the executor; tasks whose valid results are stored (same
     experiment, config, code version and seed) are skipped unless --force, so an interrupted run
-    resumes where it stopped.
+    (Ctrl-C) keeps its finished tasks and resumes where it stopped. Reproducing every experiment
+    sets the canonical report's scale; with --only at another scale the runs are exploration runs.
     """
-    from dltheory.experiments import all_experiments, get_experiment
-    from dltheory.lab.progress import progress_display
-    from dltheory.lab.runner import make_task, run_sweep
-    from dltheory.lab.executors import check_executor_args
+    from dltheory.experiments.catalog import catalog, check_name
+
+    known = catalog()
+    for n in only or []:
+        check_name(n, known)  # a typo fails at once, with a suggestion
     from dltheory.lab.store import check_results_dir
 
     check_results_dir(out)
+    from dltheory.experiments import get_experiment
+    from dltheory.lab.executors import check_executor_args
+    from dltheory.lab.progress import SweepState, progress_display
+    from dltheory.lab.runner import make_task, run_sweep
+    from dltheory.lab.store import ResultsStore
+
     check_executor_args(executor, workers, scheduler, connect_timeout)
-    names = list(dict.fromkeys(only)) if only else list(all_experiments())
+    names = list(dict.fromkeys(only)) if only else list(known)
     scale = "quick" if quick else "full"
     tasks = [make_task(get_experiment(n), scale=scale, seed=seed) for n in names]
     if not tasks:
         raise DLTheoryError("no experiments are registered; nothing to reproduce")
+    store = ResultsStore(out)
+    if not only and store.prepare():
+        store.set_canonical_scale(scale)  # everything is reproduced: this scale is the report's
+    state = SweepState()
 
     def done(rec: RunRecord, skipped: bool) -> None:
+        name = rec.label if rec.exploration else rec.name
+        progress = f"[{state.finished}/{state.total}, ETA {_clock(state.eta_s())}]"
         if not rec.ok:
-            err_console.print(f"[red]{rec.name} errored:[/red] {rec.error}", highlight=False)
+            err_console.print(f"[red]{name} errored:[/red] {rec.error} {progress}", highlight=False)
         elif skipped:
-            console.print(f"{rec.name}: valid stored result reused", highlight=False)
+            console.print(f"{name}: valid stored result reused {progress}", highlight=False)
         else:
-            console.print(f"{rec.name}: done in {rec.wall_time_s:.1f} s", highlight=False)
+            console.print(f"{name}: done in {rec.wall_time_s:.1f} s {progress}", highlight=False)
+        if rec.exploration and not skipped:
+            console.print(_exploration_note(rec), highlight=False, markup=False)
 
-    with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console):
-        console.print(f"{len(tasks)} experiment(s), {scale} scale, seed {seed}, executor {ex.name} "
-                      f"({ex.workers} worker(s))", highlight=False)
-        records = run_sweep(tasks, out_dir=out, executor=ex, force=force, on_done=done)
+    try:
+        with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console.get()):
+            console.print(f"{len(tasks)} experiment(s), {scale} scale, seed {seed}, executor {ex.name} "
+                          f"({ex.workers} worker(s))", highlight=False)
+            records = run_sweep(tasks, out_dir=out, executor=ex, force=force, on_done=done, publish="auto",
+                                state=state)
+    except KeyboardInterrupt:
+        _interrupted(state)
     summary = _print_claims(records)
-    _report_after_run(out)
-    console.print(summary, highlight=False)
+    path = _report_after_run(out)
+    console.print(f"{summary}; report: {path if path is not None else 'not rebuilt'}", highlight=False)
     errored = sum(not r.ok for r in records)
     if errored:
         err_console.print(f"{errored} experiment(s) errored; see the report")
         raise typer.Exit(1)
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 @app.command("report")
 def report(
     out: Annotated[Path, typer.Option(help="results directory")] = Path("results"),
     output: Annotated[Optional[Path], typer.Option(help="report file (default OUT/report.html)")] = None,
+    include: Annotated[Optional[list[str]], typer.Option(
+        help="also show this exploration run, NAME@KEY (repeatable; `dltheory results --all` lists keys)")] = None,
 ) -> None:
-    """Rebuild the HTML report from saved results (verified; invalid ones are marked, not shown)."""
+    """Rebuild the HTML report from saved results (verified; invalid ones are marked, not shown).
+
+    The report shows the canonical runs; exploration runs (--set, another scale) appear only with
+    --include, as labelled extras that are never counted.
+    """
     from dltheory.report import build_report
 
-    console.print(f"report: {build_report(out, output=output)}")
+    console.print(f"report: {build_report(out, output=output, include=include or ())}", highlight=False)
 
 
 @app.command("criticality")
@@ -240,7 +524,8 @@ def criticality(activation: Annotated[str, typer.Argument(help="activation name,
     from dltheory.effective import critical_point, universality_class
 
     cls = universality_class(activation)
-    table = Table(title=f"criticality of {activation}", show_header=False)
+    table = _table(f"criticality of {activation}")
+    table.show_header = False
     table.add_row("universality class", cls.name)
     cp = critical_point(activation)
     if cls.name == "none":
@@ -304,8 +589,8 @@ def main() -> None:
     """Entry point: run the Typer app; bad input exits with code 2 and a one-line message."""
     try:
         code = app(standalone_mode=False)  # usage errors come back as exceptions: printed as one line below
-    except typer.Abort:
-        sys.stderr.write("interrupted\n")
+    except typer.Abort:  # Ctrl-C outside run/reproduce's sweeps (which say what they kept)
+        sys.stderr.write("interrupted; finished tasks are kept; re-run to resume\n")
         sys.exit(130)
     except DLTheoryError as exc:
         _one_line_error(str(exc))

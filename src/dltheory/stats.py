@@ -15,9 +15,9 @@ One home for the estimators and tests that turn Monte Carlo replicates into clai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import enum
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -43,6 +43,7 @@ __all__ = [
     "weighted_least_squares",
     "InverseWidthFit",
     "fit_inverse_width",
+    "inverse_width_design",
     "ExponentFit",
     "fit_width_exponent",
     "WidthSeries",
@@ -334,6 +335,32 @@ class InverseWidthFit(NamedTuple):
     p_value: np.ndarray
 
 
+def inverse_width_design(widths: Sequence[float] | np.ndarray, order: int = 1) -> np.ndarray:
+    """Design matrix of the width expansion Y(n) = Y₀ + Y₁/n + … + Y_k/n^k (§10.1 (b)).
+
+    Pass it to :func:`weighted_least_squares` for a fit of any order; :func:`fit_inverse_width`
+    is the order-1 fit per entry.
+
+    Parameters
+    ----------
+    widths : array_like, shape (W,)
+        Widths n > 0.
+    order : int
+        Highest power k of 1/n (>= 1).
+
+    Returns
+    -------
+    ndarray, shape (W, order + 1)
+        Columns n⁰, n⁻¹, …, n⁻ᵏ.
+    """
+    n = np.asarray(widths, dtype=float)
+    require(isinstance(order, (int, np.integer)) and not isinstance(order, bool) and order >= 1,
+            f"order must be an int >= 1; got {order!r}")
+    require(n.ndim == 1 and bool(np.all(np.isfinite(n)) and np.all(n > 0)),
+            f"widths must be positive numbers; got {widths!r}")
+    return np.column_stack([n ** -float(j) for j in range(order + 1)])
+
+
 def fit_inverse_width(widths: Sequence[int] | np.ndarray, y: np.ndarray, se: np.ndarray) -> InverseWidthFit:
     """Weighted fit Y(n) = Y₀ + Y₁/n over widths, independently per entry (§10.1 (b)).
 
@@ -355,7 +382,7 @@ def fit_inverse_width(widths: Sequence[int] | np.ndarray, y: np.ndarray, se: np.
     require(inv_n.ndim == 1 and len(inv_n) >= 2, f"need >= 2 widths; got {np.asarray(widths).shape}")
     require(y.shape == se.shape and y.shape[:1] == inv_n.shape,
             f"y and se must have shape (W={len(inv_n)}, ...); got {y.shape} and {se.shape}")
-    design = np.column_stack([np.ones_like(inv_n), inv_n])
+    design = inverse_width_design(widths)
     flat_y = y.reshape(len(inv_n), -1)
     flat_se = se.reshape(len(inv_n), -1)
     out = np.empty((5, flat_y.shape[1]))

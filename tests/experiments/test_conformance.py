@@ -31,7 +31,7 @@ EXPERIMENTS = all_experiments()
 NAMES = list(EXPERIMENTS)
 PACKAGE_DIR = Path(experiments_package.__file__).parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules([str(PACKAGE_DIR)]) if not info.name.startswith("_"))
-INFRASTRUCTURE = {"registry"}
+INFRASTRUCTURE = {"registry", "catalog"}  # discovery and its static index
 
 
 def _cli_text(value: typing.Any) -> str:

@@ -284,7 +284,8 @@ def test_a_read_only_results_directory_serves_valid_results_and_fails_cleanly_ot
     try:
         os.chmod(work, 0o755)
         results = work / "results"
-        out, _ = _cli("run", "toy-a", "--out", str(results), "--executor", "serial", "--set", "sleep_s=0")
+        # the canonical run (a --set run would be an exploration run, not published to the report)
+        out, _ = _cli("run", "toy-a", "--out", str(results), "--executor", "serial")
         assert out.returncode == 0, out.stderr
         before = {str(p): p.stat().st_mtime_ns for p in results.rglob("*")}
         user = _reader_uid()
@@ -295,8 +296,7 @@ def test_a_read_only_results_directory_serves_valid_results_and_fails_cleanly_ot
         (work / "mpl").mkdir(mode=0o777)
         os.chmod(work / "mpl", 0o777)
         # valid stored result: verified and reused, nothing written, exit 0
-        out, _ = _cli("run", "toy-a", "--out", str(results), "--executor", "serial", "--set", "sleep_s=0",
-                      user=user, env=env)
+        out, _ = _cli("run", "toy-a", "--out", str(results), "--executor", "serial", user=user, env=env)
         assert out.returncode == 0, out.stderr
         assert "valid stored result reused" in out.stdout and "read-only" in out.stdout
         # no stored result: one line naming the directory and the cause, before running anything

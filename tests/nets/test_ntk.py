@@ -43,7 +43,7 @@ def _assert_within(mc, se, theory) -> None:
 def test_forward_equation_equals_autodiff(activation, widths, cb, cw, lb, lw):
     """§6.1 forward equation == torch.func Jacobian NTK, all input pairs, to 1e-10 (float64)."""
     g = _gen(11)
-    models = [make_mlp(3, widths, activation, cb, cw, generator=g) for _ in range(3)]
+    models = [make_mlp(3, widths, activation, cb, cw, generator=g, dtype=torch.float64) for _ in range(3)]
     x = torch.randn(4, 3, generator=g, dtype=torch.float64)
     weights, biases = mlp_weights(models)
     zs, hs = ntk_from_weights(x, weights, biases, activation, lb, lw)
@@ -111,9 +111,12 @@ def test_bad_input_raises(kwargs):
 
 
 def test_make_mlp_init_and_bad_input():
-    model = make_mlp(50, [400, 300], "relu", 0.5, 2.0, generator=_gen(15))
+    model = make_mlp(50, [400, 300], "relu", 0.5, 2.0, generator=_gen(15), dtype=torch.float64)
     w1, w2 = model[0].weight, model[2].weight
     assert w1.dtype == torch.float64 and len(model) == 3
+    default = make_mlp(5, [4, 3], generator=_gen(0))  # like any nn.Module: the default dtype
+    assert default[0].weight.dtype == torch.get_default_dtype()
+    assert default(torch.randn(2, 5)).shape == (2, 3)
     # variance of 20000 / 120000 Gaussian entries: relative SE sqrt(2/N)
     assert abs(float(w1.detach().var()) * 50 / 2.0 - 1) < 4.5 * np.sqrt(2 / w1.numel())
     assert abs(float(w2.detach().var()) * 400 / 2.0 - 1) < 4.5 * np.sqrt(2 / w2.numel())

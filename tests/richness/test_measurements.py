@@ -15,7 +15,8 @@ from dltheory.richness import (cka, coordinate_size, kernel_alignment,
 
 def test_mlp_ntk_matches_autograd():
     """Jacobian-free LR-weighted NTK equals sum_p eta_p df/dp df/dp (traced over outputs), float64."""
-    model = mlp((5, 16, 16, 3), richness(0.25, gauge="mup"), generator=torch.Generator().manual_seed(0))
+    model = mlp((5, 16, 16, 3), richness(0.25, gauge="mup"), generator=torch.Generator().manual_seed(0),
+                dtype=torch.float64)
     x = torch.randn(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     lrs = lr_multipliers(model)
     params = dict(model.named_parameters())

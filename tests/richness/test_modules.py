@@ -38,18 +38,20 @@ def test_user_model_is_parametrized_in_place():
 
 def test_mlp_activation_gain_is_an_explicit_name():
     x = torch.randn(7, 8, dtype=torch.float64, generator=_gen(1))
-    default = mlp((8, 16, 16, 2), mup(), generator=_gen())
+    assert mlp((8, 16, 16, 2), mup(), generator=_gen())[0].weight.dtype == torch.get_default_dtype()
+    assert mlp((8, 16, 16, 2), mup(), generator=_gen())(torch.randn(3, 8)).shape == (3, 2)  # like any nn.Module
+    default = mlp((8, 16, 16, 2), mup(), generator=_gen(), dtype=torch.float64)
     assert default[1].activation.name == "relu*sqrt2"
-    plain = mlp((8, 16, 16, 2), mup(), generator=_gen(), activation="relu")
+    plain = mlp((8, 16, 16, 2), mup(), generator=_gen(), activation="relu", dtype=torch.float64)
     h = default[0](x)
     assert torch.equal(default[1](h), math.sqrt(2.0) * torch.relu(h))
     assert torch.equal(plain[1](h), torch.relu(h))
     with pytest.raises(DLTheoryError, match="activation"):
-        mlp((8, 16, 16, 2), mup(), generator=_gen(), activation="relu6")
+        mlp((8, 16, 16, 2), mup(), generator=_gen(), activation="relu6", dtype=torch.float64)
 
 
 def test_save_load_and_compile_survive():
-    model = mlp((8, 16, 16, 2), mup(), generator=_gen(), bias=True)
+    model = mlp((8, 16, 16, 2), mup(), generator=_gen(), bias=True, dtype=torch.float64)
     x = torch.randn(5, 8, dtype=torch.float64, generator=_gen(1))
     ref = model(x)
     buf = io.BytesIO()
@@ -58,7 +60,7 @@ def test_save_load_and_compile_survive():
     loaded = torch.load(buf, weights_only=False)
     assert torch.equal(loaded(x), ref)
     assert lr_multipliers(loaded) == lr_multipliers(model)
-    fresh = mlp((8, 16, 16, 2), mup(), generator=_gen(99), bias=True)
+    fresh = mlp((8, 16, 16, 2), mup(), generator=_gen(99), bias=True, dtype=torch.float64)
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     buf.seek(0)
@@ -71,7 +73,7 @@ def test_save_load_and_compile_survive():
 @pytest.mark.slow
 def test_inductor_compile_trains():
     """Full torch.compile (inductor, needs a C compiler; ~15 s) of a parametrized model, forward and backward."""
-    model = mlp((8, 16, 16, 2), mup(), generator=_gen())
+    model = mlp((8, 16, 16, 2), mup(), generator=_gen(), dtype=torch.float64)
     compiled = torch.compile(model)
     x = torch.randn(5, 8, dtype=torch.float64, generator=_gen(1))
     torch.testing.assert_close(compiled(x), model(x))
@@ -105,7 +107,7 @@ def test_small_cnn():
 def test_preset_model_invariants(name):
     """Shared suite over presets: realized buffers give v and lambda; param_groups match; training runs."""
     p = PRESETS[name]
-    model = mlp((12, 64, 64, 3), p, generator=_gen())
+    model = mlp((12, 64, 64, 3), p, generator=_gen(), dtype=torch.float64)
     for (_, layer), row in zip(scaled_layers(model), layer_table(model, p)):
         g = float(layer.multiplier)
         assert (g * float(layer.weight.detach().std())) ** 2 == pytest.approx(row["v"], rel=0.1)
@@ -132,7 +134,7 @@ def test_gauges_identical_after_20_steps(r):
     y = torch.randn(24, 4, dtype=torch.float64, generator=_gen(6))
     outs = []
     for gauge in ("stp", "mup", "rescale"):
-        model = mlp((10, 128, 128, 4), richness(r, 2.0, gauge=gauge), generator=_gen(7))
+        model = mlp((10, 128, 128, 4), richness(r, 2.0, gauge=gauge), generator=_gen(7), dtype=torch.float64)
         template, params, buffers = stack_models([model])
         res = train_ensemble(template, params, x, y, steps=20, lr=0.1, lr_multipliers=lr_multipliers(model),
                              momentum=0.9, buffers=buffers, batch_size=8, generator=_gen(8))
@@ -142,7 +144,8 @@ def test_gauges_identical_after_20_steps(r):
     for o in outs[1:]:
         assert float((o - outs[0]).abs().max()) <= 1e-10
     # negative control: a different r is far outside the tolerance
-    model = mlp((10, 128, 128, 4), richness(r + 0.01 if r < 0.5 else r - 0.01, 2.0), generator=_gen(7))
+    model = mlp((10, 128, 128, 4), richness(r + 0.01 if r < 0.5 else r - 0.01, 2.0), generator=_gen(7),
+                dtype=torch.float64)
     template, params, buffers = stack_models([model])
     res = train_ensemble(template, params, x, y, steps=20, lr=0.1, lr_multipliers=lr_multipliers(model),
                          momentum=0.9, buffers=buffers, batch_size=8, generator=_gen(8))
@@ -154,7 +157,8 @@ def test_output_scale_at_init():
     """||f_0|| ~ n^-r (§9): the ratio between widths 64 and 4096 is 64^-r within MC error (8 seeds)."""
     x = torch.randn(16, 10, dtype=torch.float64, generator=_gen(9))
     for r in (0.0, 0.5):
-        logs = {n: [math.log(float(mlp((10, n, n, 1), richness(r), generator=_gen(s))(x).norm())) for s in range(8)]
+        logs = {n: [math.log(float(mlp((10, n, n, 1), richness(r), generator=_gen(s), dtype=torch.float64)(x).norm()))
+                    for s in range(8)]
                 for n in (64, 1024)}
         diff = np.mean(logs[1024]) - np.mean(logs[64])
         se = math.sqrt(np.var(logs[1024], ddof=1) / 8 + np.var(logs[64], ddof=1) / 8)

@@ -31,6 +31,7 @@ from dltheory.effective.kernels import (
     ntk_recursion,
     ntk_recursion_single,
 )
+from dltheory.effective.network_kernels import network_ntk_recursion
 from dltheory.effective.four_point import (
     FourPointSingle,
     clt_valid_layers,
@@ -94,6 +95,7 @@ __all__ = [
     "kernel_recursion_single",
     "ntk_recursion",
     "ntk_recursion_single",
+    "network_ntk_recursion",
     "FourPointSingle",
     "clt_valid_layers",
     "exact_fourth_moment",

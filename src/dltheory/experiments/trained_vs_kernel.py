@@ -63,8 +63,8 @@ def _antithetic_ensemble(n0, widths, pairs, seed):
     models = []
     g = torch.Generator().manual_seed(seed)
     for _ in range(pairs):
-        m = make_mlp(n0, widths, "relu", 0.0, _CW, generator=g)
-        twin = make_mlp(n0, widths, "relu", 0.0, _CW, generator=0)
+        m = make_mlp(n0, widths, "relu", 0.0, _CW, generator=g, dtype=torch.float64)
+        twin = make_mlp(n0, widths, "relu", 0.0, _CW, generator=0, dtype=torch.float64)
         twin.load_state_dict(m.state_dict())
         last = [mod for mod in twin if isinstance(mod, torch.nn.Linear)][-1]
         with torch.no_grad():

@@ -134,11 +134,21 @@ class Executor:
     def close(self) -> None:
         """Release the workers."""
 
+    def terminate(self) -> None:
+        """Stop at once (Ctrl-C): drop queued tasks and stop running ones, whose results are lost.
+
+        Default: :meth:`close`.
+        """
+        self.close()
+
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is not None and not issubclass(exc_type, Exception):  # KeyboardInterrupt, SystemExit
+            self.terminate()
+        else:
+            self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(workers={self.workers})"
@@ -240,6 +250,25 @@ class LocalPoolExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def terminate(self) -> None:
+        """Kill the worker processes (SIGTERM, then SIGKILL after 1 s) and drop the queued tasks."""
+        import time
+
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in processes:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + 1.0
+        for proc in processes:
+            with contextlib.suppress(Exception):
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.is_alive():
+                    proc.kill()
 
 
 DASK_SCHEMES = ("tcp", "tls", "inproc")

@@ -5,9 +5,9 @@ Each (experiment, config, seed) is a :class:`Task`; :func:`run_sweep` runs tasks
 (:mod:`dltheory.lab.store`), skipping tasks whose valid results are stored.
 Layout of a results directory (default ``results/``)::
 
-    results/runs/<key>/...               every task's result, by content hash
+    results/runs/<key>/...               every task's result, by content hash (exploration runs too)
     results/manifest.json                index of the store
-    results/<experiment>/table.parquet   latest run of each experiment: tidy results
+    results/<experiment>/table.parquet   published (canonical) run of each experiment: tidy results
     results/<experiment>/meta.json       config, claims, seed, versions, machine, wall time
     results/<experiment>/<figure>.png    figures
     results/report.html                  written by :mod:`dltheory.report`
@@ -37,11 +37,11 @@ from dltheory.errors import DLTheoryError
 from dltheory.experiments.registry import get_experiment
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
-from dltheory.lab.progress import sweep_progress
+from dltheory.lab.progress import SweepState, expected_costs, sweep_progress
 from dltheory.lab.store import ResultsStore, code_version, task_key
 
-__all__ = ["RunRecord", "Task", "execute_task", "experiment_rng", "load_record", "make_task", "provenance",
-           "run_experiment", "run_sweep"]
+__all__ = ["RunRecord", "Task", "config_overrides", "execute_task", "experiment_rng", "exploration_reason",
+           "load_record", "make_task", "provenance", "run_experiment", "run_sweep"]
 
 
 @dataclass
@@ -58,6 +58,8 @@ class RunRecord:
     directory: Path
     claims: list[Claim] = field(default_factory=list)
     config_cls: type[ScaledConfig] | None = field(default=None, repr=False)
+    exploration: str | None = None
+    """Why the run was not published to the canonical report (config overrides, another scale), or None."""
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], directory: Path,
@@ -82,6 +84,22 @@ class RunRecord:
     @property
     def name(self) -> str:
         return str(self.meta["name"])
+
+    @property
+    def label(self) -> str:
+        """``NAME@KEY12``: how ``dltheory report --include`` and :func:`dltheory.load_table` name this run."""
+        return f"{self.name}@{str(self.meta.get('key', ''))[:12]}"
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """Config fields that differ from the run's scale (stored in ``meta.json``; computed for older runs)."""
+        stored = self.meta.get("overrides")
+        if isinstance(stored, dict):
+            return stored
+        config, scale = self.config, self.meta.get("scale")
+        if config is None or scale not in ("quick", "full"):
+            return {}
+        return config_overrides(config, scale)
 
     @property
     def ok(self) -> bool:
@@ -148,6 +166,27 @@ def provenance() -> dict[str, Any]:
     }
 
 
+def config_overrides(config: ScaledConfig, scale: str) -> dict[str, Any]:
+    """The fields of ``config`` that differ from its class's ``scale`` configuration (JSON form)."""
+    base = type(config).at_scale(scale).to_dict()
+    return {k: v for k, v in config.to_dict().items() if base.get(k) != v}
+
+
+def exploration_reason(task: Task, canonical_scale: str | None) -> str | None:
+    """Why ``task`` is an exploration run rather than part of the canonical report, or None.
+
+    An exploration run has config overrides (``--set``) or a scale other than ``canonical_scale``.
+    """
+    parts = []
+    overrides = task.overrides
+    if overrides:
+        shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items())
+        parts.append(f"config overrides {shown}"[:300])
+    if canonical_scale is not None and task.scale != canonical_scale:
+        parts.append(f"scale {task.scale} (the report's is {canonical_scale})")
+    return "; ".join(parts) or None
+
+
 @dataclass(frozen=True)
 class Task:
     """One unit of work for an executor: an experiment at a config and seed.
@@ -167,6 +206,11 @@ class Task:
     @property
     def key(self) -> str:
         return task_key(self.experiment.name, self.config.to_dict(), self.code_version, self.seed)
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """Config fields that differ from the experiment's ``scale`` configuration (JSON form)."""
+        return config_overrides(self.config, self.scale)
 
 
 def make_task(experiment: str | Experiment, scale: str = "quick", seed: int = 0,
@@ -189,6 +233,7 @@ def _base_meta(task: Task) -> dict[str, Any]:
         "scale": task.scale,
         "seed": task.seed,
         "config": task.config,  # typed until the store serializes the run
+        "overrides": task.overrides,
         "code_version": task.code_version,
         "key": task.key,
         "run_id": uuid.uuid4().hex,
@@ -265,16 +310,24 @@ def _execute_caught(task: Task) -> tuple[dict[str, Any], dict[str, bytes]]:
         return _error_result(task, exc)
 
 
-def _save(store: ResultsStore, task: Task, result: tuple[dict[str, Any], dict[str, bytes]], executor: str) -> RunRecord:
+def _save(store: ResultsStore, task: Task, result: tuple[dict[str, Any], dict[str, bytes]], executor: str,
+          exploration: str | None = None) -> RunRecord:
     meta, files = result
-    saved, directory = store.save({**meta, "executor": executor}, files)
-    return RunRecord.from_meta(saved, directory, task.experiment.config_cls)
+    saved, directory = store.save({**meta, "executor": executor}, files, publish=exploration is None)
+    record = RunRecord.from_meta(saved, directory, task.experiment.config_cls)
+    record.exploration = exploration
+    return record
 
 
-def _reused(store: ResultsStore, task: Task) -> RunRecord | None:
-    """The record of ``task``'s valid stored result (published when the directory is writable), else None."""
-    reused = store.reuse(task.key)
-    return None if reused is None else RunRecord.from_meta(reused[0], reused[1], task.experiment.config_cls)
+def _reused(store: ResultsStore, task: Task, exploration: str | None = None) -> RunRecord | None:
+    """The record of ``task``'s valid stored result (published when the directory is writable and the
+    run is not an exploration), else None."""
+    reused = store.reuse(task.key, publish=exploration is None)
+    if reused is None:
+        return None
+    record = RunRecord.from_meta(reused[0], reused[1], task.experiment.config_cls)
+    record.exploration = exploration
+    return record
 
 
 def run_experiment(
@@ -286,6 +339,7 @@ def run_experiment(
     catch_errors: bool = False,
     force: bool = True,
     executor: Executor | str | None = None,
+    publish: bool = True,
 ) -> RunRecord:
     """Run one experiment in this process; save its table, figures and ``meta.json``.
 
@@ -310,11 +364,15 @@ def run_experiment(
     executor : Executor or {"serial", "local", "dask"}, optional
         Made active while the experiment runs, so its inner :func:`~dltheory.lab.executors.map_tasks`
         sweeps use it. A name makes the executor here and closes it afterwards. Default: serial.
+    publish : bool
+        Copy the run to ``out_dir/<name>/`` (the canonical report). ``False`` keeps it only under
+        ``runs/<key>`` as an exploration run (``dltheory report --include NAME@KEY`` shows it).
     """
     task = make_task(experiment, scale, seed, overrides)
     store = ResultsStore(out_dir)
     store.prepare()
-    if not force and (record := _reused(store, task)) is not None:
+    why = None if publish else "not published (publish=False)"
+    if not force and (record := _reused(store, task, why)) is not None:
         return record
     store.require_writable(f"no valid stored result of {task.experiment.name} to reuse")
     if isinstance(executor, str):
@@ -324,7 +382,7 @@ def run_experiment(
         ex = executor if executor is not None else SerialExecutor()
         with use_executor(ex):
             result = execute_task(task, catch_errors=catch_errors)
-    return _save(store, task, result, ex.name)
+    return _save(store, task, result, ex.name, why)
 
 
 def run_sweep(
@@ -333,6 +391,8 @@ def run_sweep(
     executor: Executor | None = None,
     force: bool = False,
     on_done: Callable[[RunRecord, bool], None] | None = None,
+    publish: bool | str = True,
+    state: SweepState | None = None,
 ) -> list[RunRecord]:
     """Run ``tasks`` on ``executor`` through the results store; returns their records in order.
 
@@ -344,46 +404,77 @@ def run_sweep(
     inside a task are recorded as runs with status ``"error"``. A single pending task runs in this
     process with ``executor`` active, so that its inner sweeps can use the executor's workers.
     ``on_done(record, skipped)`` is called after each task.
+
+    Parameters
+    ----------
+    publish : bool or "auto"
+        ``True``: publish every run to ``out_dir/<experiment>/`` (the canonical report).
+        ``"auto"`` (the CLI): publish only runs without config overrides at the directory's
+        canonical scale (:meth:`~dltheory.lab.store.ResultsStore.canonical_scale`; when none is
+        recorded, the scale of the first task without overrides); the others are *exploration*
+        runs, stored under ``runs/<key>`` with :attr:`RunRecord.exploration` saying why.
+        ``False``: publish nothing.
+    state : SweepState, optional
+        Filled as tasks finish (count, and an ETA weighted by each experiment's recorded wall time).
     """
+    if publish not in (True, False, "auto"):
+        raise DLTheoryError(f"publish must be True, False or 'auto'; got {publish!r}")
     ex = executor if executor is not None else SerialExecutor()
+    state = state if state is not None else SweepState()
     store = ResultsStore(out_dir)
     if store.prepare():  # a read-only directory can still serve valid stored results
         store.clean_stale()
+    canonical = None
+    if publish == "auto":
+        canonical = store.canonical_scale()
+        if canonical is None:
+            canonical = next((t.scale for t in tasks if not t.overrides), None)
+    exploration: dict[str, str | None] = {}
     records: list[RunRecord | None] = [None] * len(tasks)
     pending: list[int] = []
     first_index: dict[str, int] = {}
-    with sweep_progress("experiments", len(tasks), keep=True) as advance:
-        for i, task in enumerate(tasks):
-            key = task.key
-            if key in first_index:  # the same task twice: run once
-                continue
-            first_index[key] = i
-            if not force and (record := _reused(store, task)) is not None:
-                records[i] = record
-                advance()
-                if on_done:
-                    on_done(record, True)
-            else:
-                pending.append(i)
-        if pending:
-            store.require_writable(f"{len(pending)} task(s) have no valid stored result to reuse")
+    for i, task in enumerate(tasks):
+        key = task.key
+        if key in first_index:  # the same task twice: run once
+            continue
+        first_index[key] = i
+        if publish == "auto":
+            exploration[key] = exploration_reason(task, canonical)
+        else:
+            exploration[key] = None if publish else "not published (publish=False)"
+        if not force and (record := _reused(store, task, exploration[key])) is not None:
+            records[i] = record
+        else:
+            pending.append(i)
+    recorded = store.recorded_costs() if pending else {}
+    costs = dict(zip(pending, expected_costs([(tasks[i].experiment.name, tasks[i].scale) for i in pending], recorded)))
+    state.start(len(first_index), costs, ex.workers if len(pending) > 1 else 1)
+    for record in records:
+        if record is not None:
+            state.finish()
+            if on_done:
+                on_done(record, True)
+    if pending:
+        store.require_writable(f"{len(pending)} task(s) have no valid stored result to reuse")
+    with sweep_progress("experiments", sum(costs.values()), keep=True, state=state) as advance:
+
+        def finished(i: int, result: tuple[dict[str, Any], dict[str, bytes]]) -> None:
+            records[i] = record = _save(store, tasks[i], result, ex.name, exploration[tasks[i].key])
+            state.finish(i, record.wall_time_s)
+            advance(costs[i])
+            if on_done:
+                on_done(record, False)
+
         if len(pending) == 1 or isinstance(ex, SerialExecutor):
             for i in pending:
                 with use_executor(ex):
-                    result = _execute_caught(tasks[i])
-                records[i] = record = _save(store, tasks[i], result, ex.name)
-                advance()
-                if on_done:
-                    on_done(record, False)
+                    finished(i, _execute_caught(tasks[i]))
         elif pending:
             for j, result in ex.imap_unordered(_execute_caught, [tasks[i] for i in pending]):
                 i = pending[j]
                 if isinstance(result, TaskFailed):
                     result = _error_result(tasks[i], result.exc)
-                records[i] = record = _save(store, tasks[i], result, ex.name)
-                advance()
-                if on_done:
-                    on_done(record, False)
+                finished(i, result)
     for i, task in enumerate(tasks):
         if records[i] is None:
             records[i] = records[first_index[task.key]]

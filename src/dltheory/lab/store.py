@@ -10,8 +10,9 @@ Layout under the results directory ``root``::
     root/runs/<key>/meta.json        config, claims, seed, provenance, the size and SHA-256 of every
     root/runs/<key>/table.parquet    other file of the run, and a SHA-256 of meta.json itself
     root/runs/<key>/<figure>.png
-    root/<experiment>/...            copy of the latest run of each experiment (what the report reads)
-    root/manifest.json               index: key -> experiment, seed, scale, status, path; latest run per experiment
+    root/<experiment>/...            the published copy of each experiment: what the canonical report reads
+    root/manifest.json               index: key -> experiment, seed, scale, overrides, status, wall time, path;
+                                     the published run per experiment; the canonical scale of the report
     root/.dltheory.lock              the lock (``filelock``) of the directory's publish steps
 
 **Self-verifying.** ``meta.json`` carries ``checksum``: the SHA-256 of its own canonical JSON
@@ -35,6 +36,13 @@ the new copy was in place. A process killed at any point therefore leaves the ol
 one, never neither (also under ``--force``). Single files are written through an exclusive,
 no-follow temporary (``O_CREAT | O_EXCL | O_NOFOLLOW``) and renamed.
 
+**Canonical and exploration runs.** Every run is kept under ``runs/<key>``; only runs that are
+*published* are copied to ``root/<experiment>/`` and make up the canonical report. The CLI publishes
+a run only if it has no config overrides and its scale is the directory's canonical scale
+(:meth:`ResultsStore.canonical_scale`; set by ``dltheory reproduce``, else by the first published
+run); other runs are *exploration* runs, stored and listed but shown in the report only on request
+(:meth:`ResultsStore.find_run`, ``dltheory report --include NAME@KEY``).
+
 **Environment failures** (read-only or full file system, missing parent directory, a file where a
 directory should be) raise :class:`~dltheory.errors.DLTheoryError` with one line naming the path
 and the cause, after removing what was partially written. A read-only results directory can still
@@ -50,6 +58,7 @@ import errno
 import hashlib
 import inspect
 import json
+import math
 import os
 import re
 import secrets
@@ -76,6 +85,7 @@ __all__ = [
     "check_results_dir",
     "code_version",
     "env_error",
+    "existing_results_dir",
     "library_digest",
     "read_confined",
     "rename_exchange",
@@ -137,11 +147,12 @@ def code_version(experiment: Experiment, package_dir: str | os.PathLike | None =
     """
     import dltheory
 
-    module = sys.modules.get(getattr(experiment.run, "__module__", ""), None)
+    fn = experiment.measure if experiment.measure is not None else experiment.run
+    module = sys.modules.get(experiment.module, None)
     path = getattr(module, "__file__", None)
     if path is None:
         try:
-            path = inspect.getsourcefile(experiment.run)
+            path = inspect.getsourcefile(fn)  # type: ignore[arg-type]
         except TypeError:
             path = None
     digest = hashlib.sha256(library_digest(package_dir).encode())
@@ -208,6 +219,16 @@ def check_results_dir(root: str | os.PathLike) -> Path:
         raise env_error("results directory", root, exc) from None
     if not stat.S_ISDIR(st.st_mode):
         raise DLTheoryError(f"results directory {root} is not a directory")
+    return root
+
+
+def existing_results_dir(root: str | os.PathLike) -> Path:
+    """``root`` as a path if it is an existing results directory to read; a one-line error otherwise."""
+    root = Path(root)
+    if os.path.lexists(root) and not root.is_dir():
+        raise DLTheoryError(f"results directory {root} is not a directory")
+    if not root.is_dir():
+        raise DLTheoryError(f"results directory {root} does not exist; run `dltheory run NAME` first")
     return root
 
 
@@ -625,14 +646,15 @@ class ResultsStore:
         meta = self.load_valid(key)
         return meta if meta is not None and meta.get("status") == "ok" else None
 
-    def reuse(self, key: str) -> tuple[dict[str, Any], Path] | None:
+    def reuse(self, key: str, publish: bool = True) -> tuple[dict[str, Any], Path] | None:
         """If run ``key`` is valid and succeeded: publish it (when writable) and return ``(meta, directory)``.
 
-        On a read-only directory nothing is written; the directory returned is ``runs/<key>``.
+        With ``publish=False`` (an exploration run), or on a read-only directory, nothing is written
+        and the directory returned is ``runs/<key>``.
         """
         if self.writable is None:
             self.prepare()
-        if not self.writable:
+        if not self.writable or not publish:
             verified = self.verify(key)
             if verified.ok and verified.meta.get("status") == "ok":
                 return verified.meta, verified.directory
@@ -642,6 +664,95 @@ class ResultsStore:
             if not verified.ok or verified.meta.get("status") != "ok":
                 return None
             return verified.meta, self._publish(verified)
+
+    def published(self) -> list[VerifiedRun]:
+        """Every published copy ``root/<experiment>/`` (plain directories holding ``meta.json``), verified.
+
+        Sorted by name. A copy that fails :func:`verify_run` is returned with its ``problem`` set;
+        a symbolic link in place of a copy is returned as a problem too (results are never read
+        through links). Hidden and ``*.tmp`` entries and ``runs/`` are never results.
+        """
+        out = []
+        for entry in _entries(self.root):
+            name = entry.name
+            if not _plain_name(name) or name in RESERVED_NAMES:
+                continue
+            path = self.root / name
+            if entry.is_symlink():
+                problem = f"{name} is a symbolic link; results are never read through links"
+                out.append(VerifiedRun(path, problem=problem))
+            elif entry.is_dir(follow_symlinks=False) and os.path.lexists(path / "meta.json"):
+                out.append(verify_run(path, name=name))
+        return out
+
+    def all_runs(self) -> list[VerifiedRun]:
+        """Every valid run under ``runs/`` (published or exploration), verified; invalid ones are left out."""
+        out = []
+        for entry in _entries(self.runs):
+            if _candidate(entry) and _KEY_RE.match(entry.name):
+                verified = verify_run(self.runs / entry.name, key=entry.name)
+                if verified.ok:
+                    out.append(verified)
+        return out
+
+    def find_run(self, name: str, key_prefix: str) -> VerifiedRun:
+        """The valid run of experiment ``name`` whose key starts with ``key_prefix`` (>= 6 hex digits).
+
+        Raises a one-line :class:`DLTheoryError` when no run or several runs match, or the run is
+        not valid.
+        """
+        prefix = str(key_prefix).lower()
+        if not re.fullmatch(r"[0-9a-f]{6,64}", prefix):
+            raise DLTheoryError(f"{name}@{str(key_prefix)[:70]}: the key must be 6 to 64 hex digits (a task key or "
+                                "its prefix, as `dltheory results --all` shows)")
+        keys = [e.name for e in _entries(self.runs) if _candidate(e) and _KEY_RE.match(e.name)
+                and e.name.startswith(prefix)]
+        matches = []
+        for key in keys:
+            verified = verify_run(self.runs / key, key=key)
+            if verified.ok and verified.meta.get("name") == name:
+                matches.append(verified)
+            elif not verified.ok and len(keys) == 1:
+                raise DLTheoryError(f"{name}@{prefix}: the stored run is invalid ({verified.problem})")
+        if not matches:
+            raise DLTheoryError(f"{name}@{prefix}: no stored run of {name!r} has a key starting with {prefix!r} "
+                                f"in {self.runs}")
+        if len(matches) > 1:
+            raise DLTheoryError(f"{name}@{prefix}: {len(matches)} runs match; give more digits of the key")
+        return matches[0]
+
+    def canonical_scale(self) -> str | None:
+        """The scale of the canonical report: recorded in the manifest (by ``reproduce`` or the first
+        published run), else the most common scale of the published runs, else None."""
+        manifest = self.read_manifest()
+        scale = manifest.get("canonical_scale")
+        if isinstance(scale, str):
+            return scale
+        tasks = manifest["tasks"]
+        scales = [str(tasks[k].get("scale")) for k in manifest["latest"].values()
+                  if isinstance(tasks.get(k), dict) and isinstance(tasks[k].get("scale"), str)]
+        return max(sorted(set(scales)), key=scales.count) if scales else None
+
+    def set_canonical_scale(self, scale: str) -> None:
+        """Record ``scale`` as the canonical report's scale (``dltheory reproduce`` of every experiment)."""
+        self.require_writable("cannot record the canonical scale")
+        with self.locked():
+            manifest = self.read_manifest()
+            manifest["canonical_scale"] = str(scale)
+            self._write_manifest(manifest)
+
+    def recorded_costs(self) -> dict[tuple[str, str], float]:
+        """Wall time (s) of the most recent successful run per (experiment, scale), from the manifest."""
+        costs: dict[tuple[str, str], tuple[str, float]] = {}
+        for info in self.read_manifest()["tasks"].values():
+            wall = info.get("wall_time_s") if isinstance(info, dict) else None
+            if info.get("status") != "ok" or not isinstance(wall, (int, float)) or not math.isfinite(wall) or wall < 0:
+                continue
+            ident = (str(info.get("experiment")), str(info.get("scale")))
+            finished = str(info.get("finished"))
+            if ident not in costs or finished > costs[ident][0]:
+                costs[ident] = (finished, float(wall))
+        return {k: v for k, (_, v) in costs.items()}
 
     def _manifest_from_disk(self) -> dict[str, Any] | None:
         try:
@@ -661,14 +772,15 @@ class ResultsStore:
                 verified = verify_run(self.runs / entry.name, key=entry.name)
                 if verified.ok:
                     tasks[entry.name] = _task_entry(verified.meta)
-        latest: dict[str, str] = {}
-        for key, info in sorted(tasks.items(), key=lambda kv: (str(kv[1].get("finished")), kv[0])):
-            latest[info["experiment"]] = key
-        for name in list(latest):
-            published = verify_run(self.root / name, name=name) if _plain_name(name) else None
-            if published is not None and published.ok and published.meta["key"] in tasks:
-                latest[name] = published.meta["key"]
-        return {"format": 2, "tasks": tasks, "latest": latest}
+        latest = {}  # only published copies are canonical (exploration runs are never "latest")
+        for published in self.published():
+            if published.ok and published.meta["key"] in tasks:
+                latest[published.meta["name"]] = published.meta["key"]
+        manifest: dict[str, Any] = {"format": 2, "tasks": tasks, "latest": latest}
+        scales = [str(tasks[k].get("scale")) for k in latest.values() if isinstance(tasks[k].get("scale"), str)]
+        if scales:
+            manifest["canonical_scale"] = max(sorted(set(scales)), key=scales.count)
+        return manifest
 
     def read_manifest(self) -> dict[str, Any]:
         """The manifest; rebuilt from all run directories if it is missing, unreadable or edited."""
@@ -742,14 +854,22 @@ class ResultsStore:
                 _remove(tmp)
         return self.run_dir(key)
 
-    def save(self, meta: dict[str, Any], files: dict[str, bytes]) -> tuple[dict[str, Any], Path]:
-        """:meth:`write` then :meth:`publish` the run; returns its verified ``meta.json`` and published directory."""
+    def save(self, meta: dict[str, Any], files: dict[str, bytes],
+             publish: bool = True) -> tuple[dict[str, Any], Path]:
+        """:meth:`write` then :meth:`publish` the run; returns its verified ``meta.json`` and published directory.
+
+        With ``publish=False`` (an exploration run) the run is only indexed, and the directory
+        returned is ``runs/<key>``.
+        """
         key = meta["key"]
         self.write(meta, files)
         with self.locked():
             verified = self.verify(key)
             if not verified.ok:
                 raise DLTheoryError(f"the run just written to {self.run_dir(key)} does not verify: {verified.problem}")
+            if not publish:
+                self._index(verified.meta, latest=False)
+                return verified.meta, verified.directory
             return verified.meta, self._publish(verified)
 
     def publish(self, key: str) -> Path:
@@ -782,11 +902,18 @@ class ResultsStore:
             self._index(meta)
         return dst
 
-    def _index(self, meta: dict[str, Any]) -> None:
+    def _index(self, meta: dict[str, Any], latest: bool = True) -> None:
         manifest = self.read_manifest()
         manifest["tasks"][meta["key"]] = _task_entry(meta)
-        manifest["latest"][meta["name"]] = meta["key"]
+        if latest:
+            manifest["latest"][meta["name"]] = meta["key"]
+            if not isinstance(manifest.get("canonical_scale"), str) and isinstance(meta.get("scale"), str):
+                manifest["canonical_scale"] = meta["scale"]  # the first published run sets the report's scale
+        self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
         manifest["format"] = 2
+        manifest.pop("checksum", None)
         manifest["checksum"] = canonical_checksum(manifest)
         with _io("cannot write the manifest", self.manifest_path):
             write_atomic(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True).encode())
@@ -804,5 +931,6 @@ def _task_entry(meta: dict[str, Any]) -> dict[str, Any]:
         "experiment": meta["name"], "scale": meta.get("scale"), "seed": meta.get("seed"),
         "code_version": meta.get("code_version"), "status": meta.get("status"),
         "run_id": meta.get("run_id"), "finished": meta.get("finished"),
+        "wall_time_s": meta.get("wall_time_s"), "overrides": meta.get("overrides"),
         "path": f"runs/{meta['key']}",
     }

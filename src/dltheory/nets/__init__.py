@@ -5,10 +5,22 @@
   generic statistics are in :mod:`dltheory.stats`)
 - :mod:`~dltheory.nets.training` — vmapped ensemble training (torch.func), sequential baseline
 - :mod:`~dltheory.nets.ntk` — NTK forward equation, autodiff NTK, ``make_mlp``, ``ActivationLayer`` (§6.1)
+- :mod:`~dltheory.nets.compare` — your own ``nn.Module`` against the infinite-width theory
 
 Activations (NumPy and torch forms) come from the one registry :mod:`dltheory.activations`.
 """
 
+from dltheory.nets._engine import default_chunk_size
+from dltheory.nets.compare import (
+    Architecture,
+    LayerSpec,
+    TheoryComparison,
+    WidthSweep,
+    activation_name,
+    compare_to_theory,
+    parse_architecture,
+    width_sweep,
+)
 from dltheory.nets.estimators import (
     estimate_excess_kurtosis,
     estimate_four_point_vertex,
@@ -25,9 +37,8 @@ from dltheory.nets.ntk import (
     ntk_forward_equation,
     ntk_from_weights,
 )
-from dltheory.nets.residual_mlp import sample_residual_mlps
-from dltheory.nets._engine import default_chunk_size
 from dltheory.nets.random_mlp import EnsembleStatistics, sample_random_mlps
+from dltheory.nets.residual_mlp import sample_residual_mlps
 from dltheory.nets.training import (
     EnsembleTrainResult,
     ensemble_forward,
@@ -38,6 +49,14 @@ from dltheory.nets.training import (
 )
 
 __all__ = [
+    "Architecture",
+    "LayerSpec",
+    "TheoryComparison",
+    "WidthSweep",
+    "activation_name",
+    "compare_to_theory",
+    "parse_architecture",
+    "width_sweep",
     "sample_residual_mlps",
     "EnsembleTrainResult",
     "ensemble_forward",

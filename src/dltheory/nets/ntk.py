@@ -266,7 +266,7 @@ def make_mlp(
     cw: float | Sequence[float] = 1.0,
     *,
     generator: torch.Generator | int,
-    dtype: torch.dtype | str = torch.float64,
+    dtype: torch.dtype | str | None = None,
     device: torch.device | str = "cpu",
 ) -> nn.Sequential:
     """The §2 MLP as ``nn.Sequential(Linear, σ, Linear, σ, ..., Linear)`` with the spec's init.
@@ -280,8 +280,11 @@ def make_mlp(
         Input dimension.
     widths : sequence of L ints
         n_1..n_L (n_L = output dimension).
-    activation, cb, cw, generator, dtype, device
+    activation, cb, cw, generator, device
         As in :func:`~dltheory.nets.random_mlp.sample_random_mlps`.
+    dtype : torch.dtype or str, optional
+        Of the parameters; default ``torch.get_default_dtype()`` (float32 unless changed), like any
+        ``nn.Module``. Pass ``torch.float64`` for Monte Carlo comparisons with the theory.
     """
     n0 = check_int(n0, "n0", 1)
     try:
@@ -292,7 +295,7 @@ def make_mlp(
     ws = check_widths(widths, depth)
     cbs = per_layer(cb, depth, "cb", positive=False)
     cws = per_layer(cw, depth, "cw", positive=False)
-    dtype = check_dtype(dtype)
+    dtype = check_dtype(torch.get_default_dtype() if dtype is None else dtype)
     g = check_generator(generator, device)
     act = resolve_torch_activation(activation)
     layers: list[nn.Module] = []

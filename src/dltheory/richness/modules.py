@@ -186,8 +186,12 @@ def param_groups(model: nn.Module, lr: float) -> list[dict]:
 
 
 def mlp(sizes: tuple[int, ...], param: Parametrization, *, generator: torch.Generator,
-        activation: str = "relu*sqrt2", bias: bool = False, dtype: torch.dtype = torch.float64) -> nn.Sequential:
+        activation: str = "relu*sqrt2", bias: bool = False, dtype: torch.dtype | None = None) -> nn.Sequential:
     """A parametrized MLP ``sizes[0] -> ... -> sizes[-1]``.
+
+    ``dtype``: of the parameters; default ``torch.get_default_dtype()`` (float32 unless changed), so
+    ``net(torch.randn(3, sizes[0]))`` works as for any ``nn.Module``. Pass ``torch.float64`` for
+    measurements that need it.
 
     ``activation``: a name of the one registry :mod:`dltheory.activations`, applied by
     :class:`~dltheory.nets.ntk.ActivationLayer`. The default ``"relu*sqrt2"`` is √2·ReLU
@@ -196,6 +200,7 @@ def mlp(sizes: tuple[int, ...], param: Parametrization, *, generator: torch.Gene
     require(len(sizes) >= 3 and all(isinstance(s, int) and s >= 1 for s in sizes),
             f"sizes must be >= 3 positive ints (input, hidden..., output); got {sizes}")
     act = resolve_torch_activation(activation)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
     mods: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         mods.append(nn.Linear(sizes[i], sizes[i + 1], bias=bias, dtype=dtype, device="meta"))
