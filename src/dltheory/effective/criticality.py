@@ -21,6 +21,7 @@ from scipy.optimize import brentq
 
 from dltheory.activations import Activation, get_activation
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, g_second, single_moments
+from dltheory.effective.validation import real_array, real_scalar
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -123,7 +124,7 @@ class UniversalityClass:
 
 
 def _check_cw(cw) -> np.ndarray:
-    cw = np.asarray(cw, dtype=float)
+    cw = real_array(cw, "cw")
     if not np.all(np.isfinite(cw)) or np.any(cw <= 0):
         raise DLTheoryError("cw: weight variance C_W must be finite and > 0")
     return cw
@@ -150,8 +151,16 @@ def susceptibilities(
         χ_∥ = C_W ⟨σ²(z² − K)⟩/(2K²), χ_⊥ = C_W ⟨σ'²⟩.
     """
     cw = _check_cw(cw)
+    k = real_array(k, "k")
+    if not np.all(np.isfinite(k)) or np.any(k < 0):
+        raise DLTheoryError("k: kernel values K must be finite and >= 0")
     m = single_moments(activation, k, order)
-    return cw * m["g_prime"], cw * m["dsigma2"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        chi_par, chi_perp = cw * m["g_prime"], cw * m["dsigma2"]
+    if not (np.all(np.isfinite(chi_par)) and np.all(np.isfinite(chi_perp))):
+        raise DLTheoryError(f"susceptibilities overflow float64 at these K and C_W (activation "
+                            f"{get_activation(activation).name}); use smaller K or C_W")
+    return chi_par, chi_perp
 
 
 def fixed_points(
@@ -183,12 +192,17 @@ def fixed_points(
         Sorted fixed points.
     """
     act = get_activation(activation)
+    cw = float(real_scalar(cw, "cw", finite=False))
     _check_cw(cw)
+    cb = real_scalar(cb, "cb", finite=False)
     if not np.isfinite(cb) or cb < 0:
         raise DLTheoryError(f"cb={cb!r}: bias variance C_b must be finite and >= 0")
-    lo, hi = k_range
-    if not 0 < lo < hi:
-        raise DLTheoryError(f"k_range={k_range!r}: need 0 < low < high")
+    bounds = real_array(k_range, "k_range")
+    if bounds.shape != (2,) or not np.all(np.isfinite(bounds)) or not 0 < bounds[0] < bounds[1]:
+        raise DLTheoryError(f"k_range={k_range!r}: need two finite numbers 0 < low < high")
+    lo, hi = (float(b) for b in bounds)
+    if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or not 2 <= n_grid <= 1_000_000:
+        raise DLTheoryError(f"n_grid={n_grid!r}: must be an integer in [2, 1_000_000]")
 
     def h(k):
         return cb + cw * single_moments(act, k, order)["sigma2"] - k

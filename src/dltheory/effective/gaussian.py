@@ -21,6 +21,7 @@ import numpy as np
 from scipy.special import roots_hermitenorm
 
 from dltheory.activations import Activation, get_activation
+from dltheory.effective.validation import check_kernel_matrix
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -282,6 +283,7 @@ def pair_expectations(
         ⟨σ'(z_a) σ'(z_b)⟩_K (None unless ``derivative``).
     """
     act = get_activation(activation)
+    kernel = check_kernel_matrix(kernel)  # real, finite, symmetric, PSD (tolerances in effective.validation)
     kernel = np.asarray(kernel, dtype=float)
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or not np.all(np.isfinite(kernel)):
         raise DLTheoryError(f"kernel: expected a finite square (P, P) array, got shape {kernel.shape}")
