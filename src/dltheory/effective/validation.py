@@ -10,7 +10,10 @@ Inputs
     perturbation with entries ≤ ε has spectral norm ≤ Pε), tested by a Cholesky factorization of
     K + P · PSD_RTOL · max_a K_aa · I. The tolerance absorbs the quadrature error of kernels that
     the recursions themselves computed (~5e-7 for tanh at 80 nodes) and nothing a user would call
-    a covariance matrix.
+    a covariance matrix. The factorization costs O(P³), more than a layer of the recursion for
+    large P, so above ``PSD_FULL_MAX`` = 256 inputs only the O(P²) necessary conditions are
+    checked: every 2×2 principal minor is PSD (|K_ab| ≤ √(K_aa K_bb)), which is what each pairwise
+    Gaussian expectation needs to be defined.
 
 Outputs
     :class:`LayerCheck` is used by every recursion (kernels, NTK, four-point vertex, NLO metric,
@@ -31,11 +34,12 @@ import numpy as np
 
 from dltheory.errors import DLTheoryError
 
-__all__ = ["LayerCheck", "PSD_RTOL", "SYMMETRY_RTOL", "check_kernel_matrix", "first_nonfinite_layer",
+__all__ = ["LayerCheck", "PSD_FULL_MAX", "PSD_RTOL", "SYMMETRY_RTOL", "check_kernel_matrix", "first_nonfinite_layer",
            "real_array", "real_scalar"]
 
 SYMMETRY_RTOL = 1e-9
 PSD_RTOL = 1e-6
+PSD_FULL_MAX = 256
 
 _KINDS = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes", "O": "non-numeric (object)",
           "V": "structured", "M": "datetime", "m": "timedelta"}
@@ -102,7 +106,8 @@ def check_kernel_matrix(kernel: Any, name: str = "kernel") -> np.ndarray:
     ----------
     kernel : array_like, shape (P, P)
         Real, finite, symmetric (max|K − Kᵀ| ≤ ``SYMMETRY_RTOL`` · max|K|) and positive
-        semi-definite (eigenvalues ≥ −P · ``PSD_RTOL`` · max_a K_aa).
+        semi-definite (eigenvalues ≥ −P · ``PSD_RTOL`` · max_a K_aa; for P > ``PSD_FULL_MAX``
+        every 2×2 principal minor).
     name : str
         The parameter's name in the error message.
 
@@ -128,7 +133,7 @@ def check_kernel_matrix(kernel: Any, name: str = "kernel") -> np.ndarray:
     outer = np.sqrt(np.outer(diag, diag))
     if np.any(np.abs(k) > outer + tol) or (top == 0.0 and scale > 0):  # a 2x2 minor is already negative
         psd = False
-    elif k.shape[0] <= 2 or top == 0.0:
+    elif k.shape[0] <= 2 or top == 0.0 or k.shape[0] > PSD_FULL_MAX:
         psd = True
     else:
         try:
