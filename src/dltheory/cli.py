@@ -278,13 +278,14 @@ def kernel(
     """NNGP kernel K^(l) and mean NTK Theta^(l) per layer for the given inputs (bounded: see dltheory.lab.inputs)."""
     import numpy as np
 
-    from dltheory.effective import ntk_recursion
     from dltheory.lab.inputs import check_kernel_estimate, check_kernel_options, read_inputs
 
     opts = check_kernel_options(activation=activation, depth=depth, cb=cb, cw=cw, lambda_b=lambda_b,
-                                lambda_w=lambda_w)
+                                lambda_w=lambda_w)  # before the math is imported: bad input fails fast
     x = np.eye(2, 4) + 0.5 if inputs is None else read_inputs(inputs)
     check_kernel_estimate(activation, depth, x.shape[0], x.shape[1], allow_large)
+    from dltheory.effective import ntk_recursion
+
     k, theta = ntk_recursion(x, opts["depth"], opts["activation"], opts["cb"], opts["cw"], lambda_b=opts["lambda_b"],
                              lambda_w=opts["lambda_w"])  # every layer checked: overflow is a one-line error
     if save is not None:

@@ -247,8 +247,8 @@ def _taylor_data(act: Activation) -> tuple[float, float]:
     return s3 / s1 + 0.75 * (s2 / s1) ** 2, s3 / s1 + (s2 / s1) ** 2
 
 
-def critical_point(activation: str | Activation | Callable, order: int = _ORDER) -> CriticalPoint:
-    """Critical (C_b, C_W, K*) of an activation by the §4.1 solver, classified per §4.2.
+def _solve_critical_point(activation: str | Activation | Callable, order: int = _ORDER) -> CriticalPoint:
+    """Critical (C_b, C_W, K*) of an activation by the §4.1 solver, classified per §4.2 (unchecked).
 
     Parameters
     ----------
@@ -293,6 +293,37 @@ def critical_point(activation: str | Activation | Callable, order: int = _ORDER)
     f2 = cw * float(g_second(act, k, k_order))
     return CriticalPoint(act.name, cb, cw, k, float(chi_par), float(chi_perp), "half-stable", f2,
                          tuple(r[0] for r in admissible))
+
+
+def critical_point(activation: str | Activation | Callable, order: int = _ORDER) -> CriticalPoint:
+    """Critical (C_b, C_W, K*) of an activation by the §4.1 solver, classified per §4.2.
+
+    Parameters
+    ----------
+    activation : str, Activation or callable
+    order : int
+        Gauss–Hermite nodes for the root search.
+
+    Returns
+    -------
+    CriticalPoint
+        For several admissible roots the one with the smallest K* is chosen (the §4.2 table has
+        one root per built-in); all are listed in ``roots``. Unless the class is ``"none"``, C_b ≥ 0
+        and C_W > 0 are finite: an activation whose moments overflow float64 (``leaky_relu:1e300``)
+        is a one-line :class:`DLTheoryError`, never a critical point with C_W = 0.
+    """
+    act = get_activation(activation)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            cp = _solve_critical_point(act, order)
+    except (OverflowError, FloatingPointError, ZeroDivisionError):
+        cp = None
+    if cp is None or (cp.universality_class != "none" and not (
+            math.isfinite(cp.cb) and cp.cb >= 0 and math.isfinite(cp.cw) and cp.cw > 0
+            and math.isfinite(cp.chi_parallel) and math.isfinite(cp.chi_perp))):
+        raise DLTheoryError(f"activation={act.name!r}: its Gaussian moments overflow float64, so no critical "
+                            "(C_b, C_W) can be computed; use a smaller parameter")
+    return cp
 
 
 def universality_class(activation: str | Activation | Callable, order: int = _ORDER) -> UniversalityClass:

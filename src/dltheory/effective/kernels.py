@@ -1,5 +1,9 @@
 """Infinite-width NNGP kernel and mean NTK recursions of a deep MLP (effective-theory.md §3.1, §6.2).
 
+Inputs are validated at the entry points (real, finite; see :mod:`dltheory.effective.validation`)
+and every layer's K and Θ are checked: a layer that overflows float64 is a one-line
+:class:`~dltheory.errors.DLTheoryError` naming it, never ``inf`` or NaN.
+
 Layer ℓ = 1..L (index ℓ−1 in the returned arrays) [BOOK✓: eq. (4.41); MC]:
 
     K^(1)_ab = C_b^(1) + C_W^(1) x_a·x_b / n_0,   K^(ℓ+1)_ab = C_b^(ℓ+1) + C_W^(ℓ+1) ⟨σ_a σ_b⟩_{K^(ℓ)},
@@ -7,9 +11,7 @@ Layer ℓ = 1..L (index ℓ−1 in the returned arrays) [BOOK✓: eq. (4.41); MC
     Θ^(ℓ+1)_ab = λ_b^(ℓ+1) + λ_W^(ℓ+1) ⟨σ_a σ_b⟩_{K^(ℓ)} + C_W^(ℓ+1) ⟨σ'_a σ'_b⟩_{K^(ℓ)} Θ^(ℓ)_ab   [BOOK; MC].
 
 Pairs are vectorised (closed forms over the full P×P matrix, quadrature over the upper triangle);
-the cost is linear in depth. Inputs are validated at the entry points (real, finite; see
-:mod:`dltheory.effective.validation`) and every layer's K and Θ are checked: a layer that overflows
-float64 is a one-line :class:`~dltheory.errors.DLTheoryError` naming it, never ``inf`` or NaN.
+the cost is linear in depth.
 """
 
 from __future__ import annotations

@@ -337,7 +337,7 @@ class Experiment:
                        notes=notes)
 
     def resources(self, config: Any) -> Resources | None:
-        """The declared :class:`~dltheory.lab.resources.Resources` estimate at ``config``, or None if none is declared."""
+        """The declared :class:`~dltheory.lab.resources.Resources` estimate at ``config`` (None if none is declared)."""
         if self.estimate is None:
             return None
         out = self.estimate(config)

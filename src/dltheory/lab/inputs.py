@@ -29,14 +29,14 @@ KERNEL_TIME_LIMIT_S = 600.0
 """Longest estimated run of ``dltheory kernel`` accepted without ``--allow-large``."""
 
 KERNEL_OPTIONS: dict[str, Constraint] = {
-    "--activation": activation_name(),
     "--depth": Int(1, 100_000),
     "--cb": Float(0, 1e6),
     "--cw": Float(0, 1e6, closed="right"),
     "--lambda-b": Float(0, 1e6),
     "--lambda-w": Float(0, 1e6),
+    "--activation": activation_name(),  # last: resolving a name imports the activation registry (SciPy)
 }
-"""The declared range of each numeric option of ``dltheory kernel``."""
+"""The declared range of each option of ``dltheory kernel``, checked in this order."""
 
 
 def check_kernel_options(**values: Any) -> dict[str, Any]:
@@ -46,9 +46,13 @@ def check_kernel_options(**values: Any) -> dict[str, Any]:
     one-line :class:`DLTheoryError` naming the option.
     """
     out = {}
-    for key, value in values.items():
-        option = "--" + key.replace("_", "-")
-        out[key] = KERNEL_OPTIONS[option].coerce(value, option)
+    for option, constraint in KERNEL_OPTIONS.items():
+        key = option[2:].replace("-", "_")
+        if key in values:
+            out[key] = constraint.coerce(values[key], option)
+    unknown = set(values) - set(out)
+    if unknown:
+        raise TypeError(f"unknown kernel option(s) {sorted(unknown)}")
     return out
 
 
