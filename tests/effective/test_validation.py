@@ -149,6 +149,17 @@ def test_scalar_parameters_reject_complex_and_strings(name, call, value):
         call(value)
 
 
+def test_gaussian_entry_points_reject_complex_and_strings():
+    from dltheory.effective import expect_pair, expect_single, single_moments
+
+    with pytest.raises(DLTheoryError, match="complex"):
+        expect_single(np.tanh, 1.0 + 1j)
+    with pytest.raises(DLTheoryError, match="k12: expected real numbers"):
+        expect_pair(np.tanh, np.tanh, 1.0, 0.5j, 1.0)
+    with pytest.raises(DLTheoryError, match="string"):
+        single_moments("tanh", "1.0")
+
+
 def test_real_array_and_scalar():
     assert real_array([1, 2], "a").dtype == np.float64
     assert real_scalar(np.float32(2.5), "a") == 2.5

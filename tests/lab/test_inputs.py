@@ -87,7 +87,7 @@ def test_kernel_estimate_scales_with_depth_and_inputs():
     assert small.memory_bytes < GIB and small.seconds < 1
     deep = kernel_estimate(100_000, 4096, 10, closed_form=True)
     assert deep.memory_bytes == pytest.approx(2 * 100_000 * 4096**2 * 8, rel=0.01)  # K and Θ
-    with pytest.raises(DLTheoryError, match=r"dltheory kernel would need .* shrink --depth or --inputs \(P\)"):
+    with pytest.raises(DLTheoryError, match=r"dltheory kernel would need .* make --depth or --inputs \(P\) smaller"):
         check_resources("dltheory kernel", deep, memory_available=24 * GIB)
     slow = kernel_estimate(100_000, 64, 10, closed_form=False)
     assert slow.seconds > KERNEL_TIME_LIMIT_S

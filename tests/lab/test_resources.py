@@ -65,9 +65,9 @@ def test_check_resources_names_the_fields_and_the_override():
         check_resources("exp", big, memory_available=16 * GIB)
     message = str(info.value)
     assert "\n" not in message and "~40 GiB of memory" in message and "16 GiB available" in message
-    assert "shrink n_networks or widths" in message and "--allow-large" in message
+    assert "make n_networks or widths smaller" in message and "--allow-large" in message
     slow = Resources(GIB, 40 * 86400, time_fields=("steps", "n_seeds"))
-    with pytest.raises(DLTheoryError, match=r"~40 days .* limit of 30 days per task; shrink steps or n_seeds"):
+    with pytest.raises(DLTheoryError, match=r"~40 days .* limit of 30 days per task; make steps or n_seeds smaller"):
         check_resources("exp", slow, memory_available=16 * GIB)
     check_resources("exp", big, memory_available=16 * GIB, allow_large=True)
     check_resources("exp", slow, memory_available=None, time_limit_s=None)
@@ -131,7 +131,7 @@ def test_declared_maxima_together_are_refused_before_anything_runs(name):
         return
     with pytest.raises(DLTheoryError, match="--allow-large") as info:
         check_resources(name, estimate, memory_available=REFERENCE_MEMORY)
-    named = str(info.value).split("shrink ")[1]
+    named = str(info.value).split("; make ")[1]
     assert any(f in named for f in estimate.memory_fields + estimate.time_fields), str(info.value)
 
 
@@ -156,7 +156,7 @@ def _perturbed(constraint, value):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_fields_named_in_a_refusal_drive_the_estimate(name):
-    """Changing any field the estimate names (so that a refusal tells the user to shrink it) changes the estimate."""
+    """Changing any field the estimate names (so that a refusal tells the user to change it) changes the estimate."""
     exp = EXPERIMENTS[name]
     cfg = exp.config("quick")
     base = exp.resources(cfg)
@@ -188,7 +188,7 @@ def _huge_toy(calls):
 def test_run_sweep_refuses_a_task_too_large_before_running_it(tmp_path):
     calls = []
     toy = _huge_toy(calls)
-    with pytest.raises(DLTheoryError, match=r"toy would need ~9.3e\+08 GiB of memory .* shrink n "):
+    with pytest.raises(DLTheoryError, match=r"toy would need ~9.3e\+08 GiB of memory .* make n smaller"):
         run_sweep([make_task(toy)], out_dir=tmp_path)
     assert calls == []
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -128,7 +128,7 @@ def estimate(config: Config) -> Resources:
     # ensemble training (~8 copies of the float64 weights, measured) and the probe pre-activations of
     # every step (two runs alive while the next one is built)
     memory = BASE_MEMORY + 9 * e * max(weights) * 8 + 2 * (t + 1) * e * b * (2 * n + 10) * 8
-    seconds = 5 + 3.5e-09 * 2 * e * sum(weights) * (2 * t + 1) * b + 0.0001 * 2 * (t + 1) * 3 * e * len(config.widths)
+    seconds = 15 + 3.5e-09 * 2 * e * sum(weights) * (2 * t + 1) * b + 0.0001 * 2 * (t + 1) * 3 * e * len(config.widths)
     return Resources(memory, seconds, ("widths", "n_seeds", "steps", "batch"), ("widths", "n_seeds", "steps", "batch"))
 
 

@@ -150,7 +150,7 @@ def estimate(config: Config) -> Resources:
     members = len(config.rs) * config.n_seeds * (len(config.gamma0s) * 3 + 1)  # 3 gauges + the r + 0.01 controls
     weights = [mlp_weights((40, n, n, 10)) for n in config.widths]
     memory = BASE_MEMORY + 9 * members * max(weights) * 8  # ~8 copies of the float64 weights (measured)
-    seconds = 5 + 1.8e-08 * len(config.momenta) * members * sum(weights) * config.steps * config.batch_size
+    seconds = 15 + 1.8e-08 * len(config.momenta) * members * sum(weights) * config.steps * config.batch_size
     return Resources(memory, seconds, ("widths", "n_seeds", "rs", "gamma0s"),
                      ("widths", "steps", "batch_size", "n_seeds", "rs", "gamma0s", "momenta"))
 

@@ -182,7 +182,7 @@ def estimate(config: Config) -> Resources:
     memory = BASE_MEMORY + 9 * item * max(members_a * max(weights), members_b * weights_b)
     part_a = members_a * sum(weights) * (config.kernel_steps * config.n_train_kernel + 8 * config.n_probe)
     part_b = members_b * weights_b * (config.steps_b * config.batch_b + 2 * 1347)
-    seconds = 5 + 1.9e-09 * (part_a + part_b)
+    seconds = 15 + 1.9e-09 * (part_a + part_b)
     return Resources(memory, seconds, ("widths", "width_b", "n_seeds", "rs", "kernel_rs"),
                      ("widths", "kernel_steps", "n_seeds", "width_b", "steps_b", "batch_b"))
 

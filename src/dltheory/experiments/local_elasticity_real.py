@@ -158,7 +158,7 @@ def estimate(config: Config) -> Resources:
     memory = BASE_MEMORY + 12 * weights * 8 + 4 * probe * weights * 8 + 4 * probe * probe * 8
     train = config.n_seeds * 2 * config.epochs * n_ex * weights
     srel = config.n_seeds * 2 * 2 * probe * (probe + 1) * weights
-    seconds = 5 + 3.7e-09 * train + 3.7e-09 * srel
+    seconds = 15 + 3.7e-09 * train + 3.7e-09 * srel
     return Resources(memory, seconds, ("width", "srel_per_class"), ("epochs", "width", "n_seeds", "srel_per_class"))
 
 

@@ -119,7 +119,7 @@ def estimate(config: Config) -> Resources:
     steps = config.epochs * (1347 // config.batch)
     weights = [mlp_weights((64, n, n, 10)) for n in config.widths]
     memory = BASE_MEMORY + 9 * members * max(weights) * 4  # ~8 copies of the float32 weights (measured)
-    seconds = 5 + 1.3e-09 * members * sum(weights) * (steps * config.batch + 2 * 1347)
+    seconds = 15 + 1.3e-09 * members * sum(weights) * (steps * config.batch + 2 * 1347)
     return Resources(memory, seconds, ("widths", "n_seeds", "log2_lr_step"),
                      ("widths", "n_seeds", "log2_lr_step", "epochs"))
 

@@ -137,7 +137,7 @@ def estimate(config: Config) -> Resources:
     weights = [w * (d + 10) for w in config.widths]
     # + 256 MiB: allocator growth over many Adam steps (0.92 GiB peak measured at the quick scale)
     memory = BASE_MEMORY + 256 * MIB + 6 * max(weights) * 8 + 3 * config.max_epochs * n_train * 8
-    seconds = 5 + 1.8e-09 * trainings * sum(weights) * config.max_epochs * (n_train + n_test)
+    seconds = 15 + 1.8e-09 * trainings * sum(weights) * config.max_epochs * (n_train + n_test)
     return Resources(memory, seconds, ("max_epochs", "widths"),
                      ("max_epochs", "widths", "n_seeds", "rho_values", "weight_decays"))
 

@@ -138,7 +138,7 @@ def estimate(config: Config) -> Resources:
     b = config.batch
     memory = BASE_MEMORY + max(9 * k * mlp_weights((40, n, n, 10)) * 8 + 2 * k * b * (2 * n + 10) * 8
                                for k, n in chunks)
-    seconds = 5 + 3.3e-09 * members * sum(mlp_weights((40, n, n, 10)) for n in config.widths) * (3 * b + 4)
+    seconds = 15 + 3.3e-09 * members * sum(mlp_weights((40, n, n, 10)) for n in config.widths) * (3 * b + 4)
     return Resources(memory, seconds, ("widths", "max_members", "batch"), ("widths", "n_seeds", "rs", "batch"))
 
 

@@ -212,7 +212,7 @@ def estimate(config: Config) -> Resources:
     first = 2 * config.first_step_pairs * mlp_weights((64, *([config.first_step_width] * (depth - 1)), 10))
     p = config.n_train + config.n_test
     memory = BASE_MEMORY + 9 * 8 * max(members * max(weights), first) + 2 * depth * p * p * 8
-    seconds = 5 + 4e-09 * (members * sum(weights) * (config.steps * config.n_train + config.n_test) + 3 * first)
+    seconds = 15 + 4e-09 * (members * sum(weights) * (config.steps * config.n_train + config.n_test) + 3 * first)
     return Resources(memory, seconds, ("widths", "pairs", "depth", "first_step_pairs", "first_step_width"),
                      ("widths", "pairs", "steps", "depth", "n_train", "first_step_pairs"))
 

@@ -108,7 +108,7 @@ def estimate(config: Config) -> Resources:
     members = 2 * config.n_seeds
     weights = [mlp_weights((64, n, n, 10)) for n in config.widths]
     memory = BASE_MEMORY + 9 * members * max(weights) * 4  # ~8 copies of the float32 weights (measured)
-    seconds = 5 + 2.9e-09 * members * sum(weights) * config.steps * config.batch
+    seconds = 15 + 2.9e-09 * members * sum(weights) * config.steps * config.batch
     return Resources(memory, seconds, ("widths", "n_seeds"), ("widths", "steps", "n_seeds", "batch"))
 
 

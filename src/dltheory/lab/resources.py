@@ -13,8 +13,15 @@ Every config field has a declared maximum (:mod:`dltheory.lab.constraints`), but
 and names the fields each is driven by. :func:`check_resources` refuses a task whose estimate
 exceeds the memory available now (:func:`available_memory`: ``MemAvailable`` of /proc/meminfo,
 bounded by a cgroup limit; ``os.sysconf`` elsewhere) or the time limit (:data:`TIME_LIMIT_S`,
-30 days per task unless stated otherwise), with one line naming the fields to shrink; ``--allow-large``
-(``allow_large=True``) overrides. Experiments without an estimate are not checked.
+30 days per task unless stated otherwise), with one line naming the fields that drive it;
+``--allow-large`` (``allow_large=True``) overrides. Experiments without an estimate are not checked.
+
+Calibration (issue 13): every experiment was run at the quick scale in its own process (one BLAS and
+torch thread, on the shared 2-core machine at load 8-13) and its wall time and peak RSS measured;
+each cost model's constant is ~1.5 × measured time / operation count, so the quick estimates are
+1.2-5 × the measured (loaded) times and 1.1-3.4 × the measured peaks. Vmapped training ensembles
+(:func:`dltheory.richness.run_ensemble`) peak at 7.6-8.0 copies of their weights (measured at width
+2048); the estimates use 9. A run at quick scale on an idle machine takes 2-10 × less than estimated.
 """
 
 from __future__ import annotations
@@ -56,7 +63,9 @@ class Resources:
     seconds : float
         Wall time on the 2-core reference machine.
     memory_fields, time_fields : tuple of str
-        Config fields that drive each, most important first (named in the refusal).
+        Config fields that drive each, most important first (named in the refusal). A field whose
+        smaller value makes the run larger (a step, a spacing) is named as ``x_step``: the refusal
+        says to make the *run* smaller through these fields.
     """
 
     memory_bytes: float
@@ -174,10 +183,10 @@ def check_resources(name: str, resources: Resources, *, allow_large: bool = Fals
     if available is not None and resources.memory_bytes > available:
         raise DLTheoryError(
             f"{name} would need ~{format_bytes(resources.memory_bytes)} of memory at this config, more than "
-            f"the {format_bytes(available)} available now; shrink {_fields(resources.memory_fields)} "
+            f"the {format_bytes(available)} available now; make {_fields(resources.memory_fields)} smaller "
             f"(--set FIELD=VALUE), or pass --allow-large to run anyway")
     if time_limit_s is not None and resources.seconds > time_limit_s:
         raise DLTheoryError(
             f"{name} would run ~{format_seconds(resources.seconds)} at this config (estimate for 2 cores), over "
-            f"the limit of {format_seconds(time_limit_s)} per task; shrink {_fields(resources.time_fields)} "
+            f"the limit of {format_seconds(time_limit_s)} per task; make {_fields(resources.time_fields)} smaller "
             f"(--set FIELD=VALUE), or pass --allow-large to run anyway")
