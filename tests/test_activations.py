@@ -25,7 +25,9 @@ Z = torch.linspace(-4.0, 4.0, 81, dtype=torch.float64)
 ZN = Z.numpy()
 #: Every built-in name plus examples of the two parametrised forms.
 ALL_NAMES = tuple(ACTIVATION_NAMES) + ("leaky_relu:0.2", "leaky_relu:-0.5", "relu*sqrt2", "tanh*2",
-                                       "gelu*0.5", "leaky_relu:0.1*sqrt3", "erf*-1.5")
+                                       "gelu*0.5", "leaky_relu:0.1*sqrt3", "erf*-1.5", "abrelu:-1,1",
+                                       "abrelu:0.3,2", "relu^2", "relu^3", "monomial:2", "monomial:3",
+                                       "cos*2", "step*0.5")
 #: Independent reference values (SciPy / NumPy), not the registry's own code.
 REFERENCE = {
     "linear": ZN,
@@ -42,6 +44,13 @@ REFERENCE = {
     "sigmoid": expit(ZN),
     "relu*sqrt2": math.sqrt(2.0) * np.maximum(ZN, 0.0),
     "tanh*2": 2.0 * np.tanh(ZN),
+    "cos": np.cos(ZN),
+    "gaussian": np.exp(-0.5 * ZN**2),
+    "step": (ZN > 0).astype(float),
+    "sign": np.sign(ZN),
+    "abrelu:-1,1": np.abs(ZN),
+    "relu^3": np.maximum(ZN, 0.0) ** 3,
+    "monomial:3": ZN**3,
 }
 
 
@@ -67,7 +76,8 @@ def test_numpy_and_torch_forms_agree(name):
     zz = Z[Z != 0].clone().requires_grad_(True)
     (auto,) = torch.autograd.grad(tact.fn(zz).sum(), zz)
     np.testing.assert_allclose(act.derivative(zz.detach().numpy()), auto.numpy(), rtol=1e-12, atol=1e-14)
-    assert act.universality in ("scale-invariant", "K*=0", "half-stable", "none")
+    assert act.universality in ("scale-invariant", "K*=0", "half-stable", "none", None)
+    assert act.kernel is not None or act.taylor is not None  # kinked σ need closed forms (§3.3)
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)
@@ -88,9 +98,11 @@ def test_gains_are_explicit_names():
     assert relu.gain == 1.0 and scaled.gain == math.sqrt(2.0) and scaled.name == "relu*sqrt2"
     assert scaled.slopes == (math.sqrt(2.0), 0.0) and scaled.a2 == pytest.approx(1.0, rel=1e-15)
     assert get_activation("RELU * sqrt(2)") .name == "relu*sqrt2"
-    assert get_activation("silu*2").name == "swish*2" and get_activation("silu*2").reflection == 2.0
+    assert get_activation("silu*2").name == "swish*2" and get_activation("silu*2").taylor == (0.0, 1.0, 1.0, 0.0)
     assert get_activation("leaky_relu:0.2").name == "leaky_relu:0.2"
     assert get_activation("relu") is get_activation("relu")
+    assert get_activation("relu^1") is get_activation("relu") and get_activation("monomial:1").name == "linear"
+    assert get_activation("abrelu:-1,1").slopes == (1.0, -1.0)
 
 
 def test_registry_objects_pickle_by_name():
@@ -113,7 +125,8 @@ def test_user_callables():
 
 
 @pytest.mark.parametrize("bad", ["relu6", "leaky_relu:abc", "leaky_relu:inf", "relu*0", "relu*abc", "relu*sqrt-2",
-                                 "tanh*"])
+                                 "tanh*", "abrelu:1", "abrelu:a,b", "relu^0", "relu^1.5", "monomial:x",
+                                 "monomial:99"])
 def test_bad_names_raise(bad):
     with pytest.raises(DLTheoryError, match="activation"):
         get_activation(bad)

@@ -24,15 +24,23 @@ EXPECTED_CLASS = {
     "erf": "K*=0", "sin": "K*=0", "tanh": "K*=0",
     "gelu": "half-stable", "swish": "half-stable", "silu": "half-stable",
     "softplus": "none", "sigmoid": "none",
+    # beyond the §4.2 table [DER]: g'(K) < 0 (cos, gaussian); ratio (2k−1)/k ≠ 1 (z^k, ReLU^k, k ≥ 2)
+    "cos": "none", "gaussian": "none", "monomial:3": "none", "relu^2": "none",
+    "abrelu:-1,1": "scale-invariant",
 }
+NO_CRITICAL_POINT = ("step", "sign")  # σ' = 0 almost everywhere: χ_⊥ = 0
 
 
 def test_every_builtin_is_classified():
-    assert set(EXPECTED_CLASS) == set(ACTIVATION_NAMES)
+    assert set(EXPECTED_CLASS) | set(NO_CRITICAL_POINT) >= set(ACTIVATION_NAMES)
     for name, cls in EXPECTED_CLASS.items():
         assert universality_class(name).name == cls, name
         assert get_activation(name).universality == cls, name  # the registry's class metadata
         assert cls in CLASS_NAMES
+    for name in NO_CRITICAL_POINT:
+        assert get_activation(name).universality is None
+        with pytest.raises(DLTheoryError, match="no critical point"):
+            critical_point(name)
 
 
 @pytest.mark.parametrize(("name", "base"), [("relu*sqrt2", "relu"), ("tanh*2", "tanh"), ("gelu*0.5", "gelu")])

@@ -141,9 +141,11 @@ def test_quadrature_path_matches_closed_path_for_erf():
 
 def test_user_callable_activation_matches_builtin():
     x = _inputs(7, 3, 2)
-    k_builtin = kernel_recursion(x, 4, "tanh", 0.1, 1.5, method="quadrature")
+    k_builtin = kernel_recursion(x, 4, "tanh", 0.1, 1.5)
     k_user = kernel_recursion(x, 4, lambda z: np.tanh(z), 0.1, 1.5)
     np.testing.assert_allclose(k_user, k_builtin, rtol=0, atol=1e-12)
+    k_quad = kernel_recursion(x, 4, "tanh", 0.1, 1.5, method="quadrature", order=300)  # the 2-D oracle
+    np.testing.assert_allclose(k_user, k_quad, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(

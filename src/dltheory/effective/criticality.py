@@ -265,6 +265,9 @@ def _solve_critical_point(activation: str | Activation | Callable, order: int = 
     act = get_activation(activation)
     if act.is_scale_invariant:
         return CriticalPoint(act.name, 0.0, 1.0 / act.a2, math.nan, 1.0, 1.0, "scale-invariant")
+    if float(single_moments(act, 1.0, order)["dsigma2"]) == 0.0:
+        raise DLTheoryError(f"activation={act.name!r}: σ' = 0 almost everywhere, so χ_⊥ = C_W⟨σ'²⟩ = 0 and "
+                            "there is no critical point (§4.1)")
     a1, _ = _taylor_data(act)
     s0 = act.taylor[0] if act.taylor is not None else math.nan
     if act.taylor is not None and abs(s0) < 1e-12 and np.isfinite(a1) and a1 < 0:

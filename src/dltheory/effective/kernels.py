@@ -10,8 +10,8 @@ Layer ℓ = 1..L (index ℓ−1 in the returned arrays) [BOOK✓: eq. (4.41); MC
     Θ^(1)_ab = λ_b^(1) + λ_W^(1) x_a·x_b / n_0,
     Θ^(ℓ+1)_ab = λ_b^(ℓ+1) + λ_W^(ℓ+1) ⟨σ_a σ_b⟩_{K^(ℓ)} + C_W^(ℓ+1) ⟨σ'_a σ'_b⟩_{K^(ℓ)} Θ^(ℓ)_ab   [BOOK; MC].
 
-Pairs are vectorised (closed forms over the full P×P matrix, quadrature over the upper triangle);
-the cost is linear in depth.
+Pairs are vectorised (the registry's closed forms over the full P×P matrix, otherwise the
+Hermite series of :func:`dltheory.effective.gaussian.pair_expectations`); the cost is linear in depth.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def kernel_recursion(
     activation : str, Activation or callable
     cb, cw : float or sequence of length depth
         Bias variance C_b ≥ 0 and weight variance C_W > 0 per layer.
-    method : {"auto", "closed", "quadrature"}
+    method : {"auto", "closed", "series", "quadrature"}
         See :func:`dltheory.effective.gaussian.pair_expectations`.
     order : int
         Gauss–Hermite nodes per dimension where quadrature is used.
@@ -278,7 +278,7 @@ def _single(k1, depth, activation, cb, cw, lambda_b, lambda_w, theta1, order):
             if theta1 < 0:
                 raise DLTheoryError(f"theta1={theta1!r}: the first-layer NTK must be finite and >= 0")
         theta[0] = float(theta1)
-    if act.closed_form is not None:
+    if act.kernel is not None:
         moments = lambda k: _closed_single(act, k)  # noqa: E731
     else:
         u, w = gauss_hermite(order)
