@@ -217,8 +217,10 @@ def _cli(*args, cwd):
 @pytest.mark.parametrize("args, fields", [
     (["kernel-propagation", "--set", "n_networks=200000", "--set", "widths=[256,8192]", "--set", "depth=1000"],
      "n_networks"),
-    (["lr-transfer", "--set", "widths=[8192,4096]", "--set", "n_seeds=256"], "widths"),
-    (["inverse-ising-recovery", "--set", "sample_sizes=[1000,1000000]", "--set", "sizes=[1000]"], "sample_sizes"),
+    pytest.param(["lr-transfer", "--set", "widths=[8192,4096]", "--set", "n_seeds=256"], "widths",
+                 marks=pytest.mark.slow),
+    pytest.param(["inverse-ising-recovery", "--set", "sample_sizes=[1000,1000000]", "--set", "sizes=[1000]"],
+                 "sample_sizes", marks=pytest.mark.slow),
 ])
 def test_cli_refuses_an_oversized_run_in_one_line_and_writes_nothing(tmp_path, args, fields):
     out, _ = _cli("run", *args, "--out", str(tmp_path / "res"), cwd=tmp_path)

@@ -187,7 +187,7 @@ def check_task_resources(tasks: list[Task], allow_large: bool = False,
     Each task's :meth:`~dltheory.lab.base.Experiment.resources` estimate (if its experiment
     declares one) is checked by :func:`dltheory.lab.resources.check_resources` against the memory
     available now and ``time_limit_s``; the first that does not fit is a one-line
-    :class:`DLTheoryError` naming the fields to shrink. ``allow_large`` skips the check.
+    :class:`DLTheoryError` naming the fields that drive it. ``allow_large`` skips the check.
     """
     if allow_large:
         return
