@@ -161,6 +161,8 @@ WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="worker processes
 SchedulerOpt = Annotated[Optional[str], typer.Option(help="Dask scheduler address tcp://host:port "
                                                           "(default: start a LocalCluster on 127.0.0.1)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="redo tasks even if valid results are stored")]
+AllowLargeOpt = Annotated[bool, typer.Option("--allow-large", help="run even if the estimated memory exceeds what is "
+                                                                   "available or the time exceeds the limit")]
 ConnectTimeoutOpt = Annotated[Optional[float], typer.Option(
     "--connect-timeout", help="seconds to connect and handshake with --scheduler (default 20); "
                               "the scheduler must be trusted: Dask unpickles what it sends")]
@@ -377,6 +379,7 @@ def run(
     scheduler: SchedulerOpt = None,
     force: ForceOpt = False,
     connect_timeout: ConnectTimeoutOpt = None,
+    allow_large: AllowLargeOpt = False,
 ) -> None:
     """Run one experiment (reusing a valid stored result unless --force), and rebuild the report.
 
@@ -406,7 +409,7 @@ def run(
     try:
         with _executor(executor, workers, scheduler, connect_timeout) as ex, progress_display(console.get()):
             (record,) = run_sweep([task], out_dir=out, executor=ex, force=force, on_done=done, publish="auto",
-                                  state=state)
+                                  state=state, allow_large=allow_large)
     except KeyboardInterrupt:
         _interrupted(state)
     if not record.ok:
@@ -432,6 +435,7 @@ def reproduce(
     scheduler: SchedulerOpt = None,
     force: ForceOpt = False,
     connect_timeout: ConnectTimeoutOpt = None,
+    allow_large: AllowLargeOpt = False,
 ) -> None:
     """Run every experiment and write the HTML report (results/report.html).
 
@@ -482,7 +486,7 @@ def reproduce(
             console.print(f"{len(tasks)} experiment(s), {scale} scale, seed {seed}, executor {ex.name} "
                           f"({ex.workers} worker(s))", highlight=False)
             records = run_sweep(tasks, out_dir=out, executor=ex, force=force, on_done=done, publish="auto",
-                                state=state)
+                                state=state, allow_large=allow_large)
     except KeyboardInterrupt:
         _interrupted(state)
     summary = _print_claims(records)
@@ -554,22 +558,21 @@ def kernel(
     lambda_b: Annotated[float, typer.Option(help="bias learning-rate weight")] = 1.0,
     lambda_w: Annotated[float, typer.Option(help="weight learning-rate weight")] = 1.0,
     save: Annotated[Optional[Path], typer.Option(help="save K and Theta (depth, P, P) to this .npz")] = None,
+    allow_large: AllowLargeOpt = False,
 ) -> None:
-    """NNGP kernel K^(l) and mean NTK Theta^(l) per layer for the given inputs."""
+    """NNGP kernel K^(l) and mean NTK Theta^(l) per layer for the given inputs (bounded: see dltheory.lab.inputs)."""
     import numpy as np
 
+    from dltheory.lab.inputs import check_kernel_estimate, check_kernel_options, read_inputs
+
+    opts = check_kernel_options(activation=activation, depth=depth, cb=cb, cw=cw, lambda_b=lambda_b,
+                                lambda_w=lambda_w)  # before the math is imported: bad input fails fast
+    x = np.eye(2, 4) + 0.5 if inputs is None else read_inputs(inputs)
+    check_kernel_estimate(activation, depth, x.shape[0], x.shape[1], allow_large)
     from dltheory.effective import ntk_recursion
 
-    if inputs is None:
-        x = np.eye(2, 4) + 0.5
-    else:
-        if not inputs.is_file():
-            raise DLTheoryError(f"--inputs: no such file {inputs}")
-        try:
-            x = np.load(inputs, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise DLTheoryError(f"--inputs: cannot read {inputs} as a .npy array ({exc})") from None
-    k, theta = ntk_recursion(x, depth, activation, cb, cw, lambda_b=lambda_b, lambda_w=lambda_w)
+    k, theta = ntk_recursion(x, opts["depth"], opts["activation"], opts["cb"], opts["cw"], lambda_b=opts["lambda_b"],
+                             lambda_w=opts["lambda_w"])  # every layer checked: overflow is a one-line error
     if save is not None:
         np.savez(save, nngp=k, ntk=theta, inputs=x)
         console.print(f"saved nngp and ntk, shape {k.shape}, to {save}")

@@ -1,11 +1,13 @@
 """One-input NTK statistics (effective-theory.md §6.4, §6.6 exact ReLU facts, §10.3 M6/M7)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.ntk_statistics import ntk_statistics_single
-from dltheory.errors import DLTheoryError
+from dltheory.errors import DLTheoryError, DLTheoryWarning
 
 
 def test_m7_relu_layer_two_exact_values():
@@ -64,10 +66,13 @@ def test_mc_layer_two_tensors():
 def test_finite_width_summary_relu_is_nu_r():
     from dltheory.effective.ntk_statistics import finite_width_summary
 
-    s = finite_width_summary("relu", 64, 30)
+    with pytest.warns(DLTheoryWarning, match=r"\|V/\(nK²\)\| = 2.27 > 0.5"):  # ν L/n = 2.3: past the 1/n regime
+        s = finite_width_summary("relu", 64, 30)
     assert s["normalized_vertex"] == pytest.approx(5 * 29 / 64)
     assert s["metric_shift"] == 0.0 and s["ntk_mean_shift"] == 0.0
-    t = finite_width_summary("tanh", 64, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DLTheoryWarning)  # L/n = 0.47 and every correction < 0.5: no warning
+        t = finite_width_summary("tanh", 64, 30)
     assert t["metric_shift"] < 0 and 0 < t["excess_kurtosis"] < 3 * 0.7 * 30 / 64
     with pytest.raises(DLTheoryError):
         finite_width_summary("relu", 0, 3)

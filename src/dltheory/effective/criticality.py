@@ -21,6 +21,7 @@ from scipy.optimize import brentq
 
 from dltheory.activations import Activation, get_activation
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, g_second, single_moments
+from dltheory.effective.validation import real_array, real_scalar
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -123,7 +124,7 @@ class UniversalityClass:
 
 
 def _check_cw(cw) -> np.ndarray:
-    cw = np.asarray(cw, dtype=float)
+    cw = real_array(cw, "cw")
     if not np.all(np.isfinite(cw)) or np.any(cw <= 0):
         raise DLTheoryError("cw: weight variance C_W must be finite and > 0")
     return cw
@@ -150,8 +151,16 @@ def susceptibilities(
         χ_∥ = C_W ⟨σ²(z² − K)⟩/(2K²), χ_⊥ = C_W ⟨σ'²⟩.
     """
     cw = _check_cw(cw)
+    k = real_array(k, "k")
+    if not np.all(np.isfinite(k)) or np.any(k < 0):
+        raise DLTheoryError("k: kernel values K must be finite and >= 0")
     m = single_moments(activation, k, order)
-    return cw * m["g_prime"], cw * m["dsigma2"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        chi_par, chi_perp = cw * m["g_prime"], cw * m["dsigma2"]
+    if not (np.all(np.isfinite(chi_par)) and np.all(np.isfinite(chi_perp))):
+        raise DLTheoryError(f"susceptibilities overflow float64 at these K and C_W (activation "
+                            f"{get_activation(activation).name}); use smaller K or C_W")
+    return chi_par, chi_perp
 
 
 def fixed_points(
@@ -183,12 +192,17 @@ def fixed_points(
         Sorted fixed points.
     """
     act = get_activation(activation)
+    cw = float(real_scalar(cw, "cw", finite=False))
     _check_cw(cw)
+    cb = real_scalar(cb, "cb", finite=False)
     if not np.isfinite(cb) or cb < 0:
         raise DLTheoryError(f"cb={cb!r}: bias variance C_b must be finite and >= 0")
-    lo, hi = k_range
-    if not 0 < lo < hi:
-        raise DLTheoryError(f"k_range={k_range!r}: need 0 < low < high")
+    bounds = real_array(k_range, "k_range")
+    if bounds.shape != (2,) or not np.all(np.isfinite(bounds)) or not 0 < bounds[0] < bounds[1]:
+        raise DLTheoryError(f"k_range={k_range!r}: need two finite numbers 0 < low < high")
+    lo, hi = (float(b) for b in bounds)
+    if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or not 2 <= n_grid <= 1_000_000:
+        raise DLTheoryError(f"n_grid={n_grid!r}: must be an integer in [2, 1_000_000]")
 
     def h(k):
         return cb + cw * single_moments(act, k, order)["sigma2"] - k
@@ -233,8 +247,8 @@ def _taylor_data(act: Activation) -> tuple[float, float]:
     return s3 / s1 + 0.75 * (s2 / s1) ** 2, s3 / s1 + (s2 / s1) ** 2
 
 
-def critical_point(activation: str | Activation | Callable, order: int = _ORDER) -> CriticalPoint:
-    """Critical (C_b, C_W, K*) of an activation by the §4.1 solver, classified per §4.2.
+def _solve_critical_point(activation: str | Activation | Callable, order: int = _ORDER) -> CriticalPoint:
+    """Critical (C_b, C_W, K*) of an activation by the §4.1 solver, classified per §4.2 (unchecked).
 
     Parameters
     ----------
@@ -282,6 +296,37 @@ def critical_point(activation: str | Activation | Callable, order: int = _ORDER)
     f2 = cw * float(g_second(act, k, k_order))
     return CriticalPoint(act.name, cb, cw, k, float(chi_par), float(chi_perp), "half-stable", f2,
                          tuple(r[0] for r in admissible))
+
+
+def critical_point(activation: str | Activation | Callable, order: int = _ORDER) -> CriticalPoint:
+    """Critical (C_b, C_W, K*) of an activation by the §4.1 solver, classified per §4.2.
+
+    Parameters
+    ----------
+    activation : str, Activation or callable
+    order : int
+        Gauss–Hermite nodes for the root search.
+
+    Returns
+    -------
+    CriticalPoint
+        For several admissible roots the one with the smallest K* is chosen (the §4.2 table has
+        one root per built-in); all are listed in ``roots``. Unless the class is ``"none"``, C_b ≥ 0
+        and C_W > 0 are finite: an activation whose moments overflow float64 (``leaky_relu:1e300``)
+        is a one-line :class:`DLTheoryError`, never a critical point with C_W = 0.
+    """
+    act = get_activation(activation)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            cp = _solve_critical_point(act, order)
+    except (OverflowError, FloatingPointError, ZeroDivisionError):
+        cp = None
+    if cp is None or (cp.universality_class != "none" and not (
+            math.isfinite(cp.cb) and cp.cb >= 0 and math.isfinite(cp.cw) and cp.cw > 0
+            and math.isfinite(cp.chi_parallel) and math.isfinite(cp.chi_perp))):
+        raise DLTheoryError(f"activation={act.name!r}: its Gaussian moments overflow float64, so no critical "
+                            "(C_b, C_W) can be computed; use a smaller parameter")
+    return cp
 
 
 def universality_class(activation: str | Activation | Callable, order: int = _ORDER) -> UniversalityClass:

@@ -11,7 +11,9 @@ and r_ℓ = n_ℓ/n_{ℓ-1} multiplies the transported tensors. Recursions (§5.
 
 Also: the exact finite-width fourth moment of scale-invariant networks with C_b = 0 (§5.4 [DER; MC])
 and the slope ν of V/(nK²) against ℓ/n for each universality class (§5.4), computed from the
-activation's moments, never typed in.
+activation's moments, never typed in. Every layer's K, V and G^{1} are checked: a layer that
+overflows float64 (or a kernel that underflows to 0) is a one-line
+:class:`~dltheory.errors.DLTheoryError` naming it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dltheory.activations import Activation, get_activation
 from dltheory.effective.criticality import critical_point
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D, gauss_hermite
 from dltheory.effective.kernels import check_depth, per_layer
+from dltheory.effective.validation import LayerCheck, real_array, real_scalar
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -64,7 +67,7 @@ def layer_moments(activation: ActivationLike, k: float, order: int = DEFAULT_ORD
         d⟨σ'²⟩/dK = ⟨σ'²(z²−K)⟩/(2K²), ``sigma2_he4`` ⟨σ²He_4⟩/K⁴, ``dsigma2_he4`` ⟨σ'²He_4⟩/K⁴.
     """
     act = get_activation(activation)
-    k = float(k)
+    k = real_scalar(k, "k", finite=False)
     if not math.isfinite(k) or k <= 0:
         raise DLTheoryError(f"k={k!r}: the finite-width recursions need a kernel K > 0")
     if act.is_scale_invariant:
@@ -105,7 +108,7 @@ def width_ratios(widths: int | Sequence[int] | None, depth: int) -> tuple[np.nda
     """
     if widths is None:
         return np.full(depth, np.nan), np.ones(depth)
-    arr = np.asarray(widths, dtype=float)
+    arr = real_array(widths, "widths")
     if arr.ndim == 0:
         arr = np.full(depth - 1, float(arr))
     if arr.shape != (depth - 1,):
@@ -179,19 +182,24 @@ def four_point_single(
     """
     act = get_activation(activation)
     depth = check_depth(depth)
-    if not math.isfinite(k1) or k1 <= 0:
+    k1 = real_scalar(k1, "k1")
+    if k1 <= 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
     cb = per_layer(cb, depth, "cb", positive=False)
     cw = per_layer(cw, depth, "cw", positive=True)
     fan, ratio = width_ratios(widths, depth)
     kern, vert, g1 = np.zeros(depth), np.zeros(depth), np.zeros(depth)
     kern[0] = k1
-    for ell in range(1, depth):
-        m = layer_moments(act, kern[ell - 1], order)
-        chi = cw[ell] * m["g_prime"]
-        kern[ell] = cb[ell] + cw[ell] * m["sigma2"]
-        vert[ell] = cw[ell] ** 2 * (m["sigma4"] - m["sigma2"] ** 2) + ratio[ell] * chi**2 * vert[ell - 1]
-        g1[ell] = ratio[ell] * (chi * g1[ell - 1] + cw[ell] * m["sigma2_he4"] * vert[ell - 1] / 8.0)
+    with LayerCheck(act.name, C_b=cb, C_W=cw) as check:
+        for ell in range(1, depth):
+            check.layer = ell + 1
+            check.positive(ell, "kernel K", kern[ell - 1])
+            m = layer_moments(act, kern[ell - 1], order)
+            chi = cw[ell] * m["g_prime"]
+            kern[ell] = cb[ell] + cw[ell] * m["sigma2"]
+            vert[ell] = cw[ell] ** 2 * (m["sigma4"] - m["sigma2"] ** 2) + ratio[ell] * chi**2 * vert[ell - 1]
+            g1[ell] = ratio[ell] * (chi * g1[ell - 1] + cw[ell] * m["sigma2_he4"] * vert[ell - 1] / 8.0)
+            check(ell + 1, **{"kernel K": kern[ell], "four-point vertex V": vert[ell], "NLO metric G1": g1[ell]})
     return FourPointSingle(kern, vert, g1, fan)
 
 
@@ -224,16 +232,22 @@ def exact_fourth_moment(
     if not act.is_scale_invariant:
         raise DLTheoryError(f"activation={act.name!r}: the exact fourth moment needs a scale-invariant σ "
                             "(linear, relu, leaky_relu)")
-    if not math.isfinite(cw) or cw <= 0:
+    cw = real_scalar(cw, "cw")
+    if cw <= 0:
         raise DLTheoryError(f"cw={cw!r}: must be > 0")
-    if not math.isfinite(k1) or k1 <= 0:
+    k1 = real_scalar(k1, "k1")
+    if k1 <= 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
+    depth = check_depth(depth)
     fan, _ = width_ratios(widths, depth)
     nu = 3 * act.a4 / act.a2**2 - 1
     ell = np.arange(depth)
-    second = (cw * act.a2) ** ell * k1
-    growth = np.concatenate([[1.0], np.cumprod(1.0 + nu / fan[1:])])
-    return second, 3.0 * second**2 * growth
+    with LayerCheck(act.name, C_W=cw) as check:
+        second = (cw * act.a2) ** ell * k1
+        growth = np.concatenate([[1.0], np.cumprod(1.0 + nu / fan[1:])])
+        fourth = 3.0 * second**2 * growth
+        check.check_all({"E z²": second, "E z⁴": fourth})
+    return second, fourth
 
 
 def _fourth_cumulant_increment(act: Activation, k: float, cw: float, order: int) -> float:

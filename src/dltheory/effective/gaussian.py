@@ -41,6 +41,7 @@ import numpy as np
 from scipy.special import roots_hermitenorm
 
 from dltheory.activations import Activation, get_activation
+from dltheory.effective.validation import check_kernel_matrix, real_array
 from dltheory.errors import DLTheoryError
 
 __all__ = [
@@ -105,7 +106,7 @@ def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_variance(k: np.ndarray | float, name: str = "k") -> np.ndarray:
-    k = np.asarray(k, dtype=float)
+    k = real_array(k, name)  # complex, boolean and non-numeric values are an error, never made real
     if not np.all(np.isfinite(k)) or np.any(k < 0):
         raise DLTheoryError(f"{name}: variances must be finite and >= 0")
     return k
@@ -175,7 +176,8 @@ def expect_pair(
     ndarray, shape (M,)
     """
     u, w = gauss_hermite(order)
-    k11, k12, k22 = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=float)) for v in (k11, k12, k22)))
+    k11, k12, k22 = np.broadcast_arrays(*(np.atleast_1d(real_array(v, n)) for v, n in ((k11, "k11"), (k12, "k12"),
+                                                                                         (k22, "k22"))))
     _as_variance(k11, "k11")
     _as_variance(k22, "k22")
     if not np.all(np.isfinite(k12)):
@@ -508,6 +510,7 @@ def pair_expectations(
         ⟨σ'(z_a) σ'(z_b)⟩_K (None unless ``derivative``).
     """
     act = get_activation(activation)
+    kernel = check_kernel_matrix(kernel)  # real, finite, symmetric, PSD (tolerances in effective.validation)
     kernel = np.asarray(kernel, dtype=float)
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or not np.all(np.isfinite(kernel)):
         raise DLTheoryError(f"kernel: expected a finite square (P, P) array, got shape {kernel.shape}")

@@ -1,5 +1,9 @@
 """Infinite-width NNGP kernel and mean NTK recursions of a deep MLP (effective-theory.md §3.1, §6.2).
 
+Inputs are validated at the entry points (real, finite; see :mod:`dltheory.effective.validation`)
+and every layer's K and Θ are checked: a layer that overflows float64 is a one-line
+:class:`~dltheory.errors.DLTheoryError` naming it, never ``inf`` or NaN.
+
 Layer ℓ = 1..L (index ℓ−1 in the returned arrays) [BOOK✓: eq. (4.41); MC]:
 
     K^(1)_ab = C_b^(1) + C_W^(1) x_a·x_b / n_0,   K^(ℓ+1)_ab = C_b^(ℓ+1) + C_W^(ℓ+1) ⟨σ_a σ_b⟩_{K^(ℓ)},
@@ -25,9 +29,11 @@ from dltheory.effective.gaussian import (
     pair_expectations,
     single_moments,
 )
+from dltheory.effective.validation import LayerCheck, real_array, real_scalar
 from dltheory.errors import DLTheoryError
 
 __all__ = [
+    "MAX_DEPTH",
     "check_depth",
     "input_gram",
     "per_layer",
@@ -38,12 +44,13 @@ __all__ = [
 ]
 
 ActivationLike = str | Activation | Callable
+MAX_DEPTH = 1_000_000
 
 
 def check_depth(depth: int) -> int:
-    """The number of layers L as an int >= 1 (bools rejected); DLTheoryError naming ``depth`` otherwise."""
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise DLTheoryError(f"depth={depth!r}: must be an integer >= 1")
+    """The number of layers L as an int in [1, ``MAX_DEPTH``] (bools rejected); DLTheoryError naming ``depth`` otherwise."""
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= MAX_DEPTH:
+        raise DLTheoryError(f"depth={depth!r}: must be an integer in [1, {MAX_DEPTH:_}]")
     return int(depth)
 
 
@@ -64,7 +71,7 @@ def per_layer(value: float | Sequence[float] | np.ndarray, depth: int, name: str
     -------
     ndarray, shape (depth,)
     """
-    arr = np.asarray(value, dtype=float)
+    arr = real_array(value, name)
     if arr.ndim == 0:
         arr = np.full(depth, float(arr))
     if arr.shape != (depth,):
@@ -80,12 +87,16 @@ def per_layer(value: float | Sequence[float] | np.ndarray, depth: int, name: str
 
 def input_gram(x: np.ndarray) -> np.ndarray:
     """The input Gram matrix x_a·x_b/n0 of finite inputs x of shape (P, n0), P, n0 >= 1; shape (P, P) (§3.1)."""
-    x = np.asarray(x, dtype=float)
+    x = real_array(x, "x")
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
         raise DLTheoryError(f"x: expected shape (P, n0) with P, n0 >= 1, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise DLTheoryError("x: entries must be finite")
-    return (x @ x.T) / x.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram = (x @ x.T) / x.shape[1]
+    if not np.all(np.isfinite(gram)):
+        raise DLTheoryError("x: the Gram matrix x_a·x_b/n0 overflows float64; rescale the inputs")
+    return gram
 
 
 def kernel_recursion(
@@ -162,18 +173,27 @@ def _recursion(x, depth, activation, cb, cw, lambda_b, lambda_w, method, order):
     with_ntk = lambda_b is not None
     p = gram.shape[0]
     kern = np.empty((depth, p, p))
-    kern[0] = cb[0] + cw[0] * gram
     theta = None
     if with_ntk:
         lb = per_layer(lambda_b, depth, "lambda_b", positive=False)
         lw = per_layer(lambda_w, depth, "lambda_w", positive=False)
         theta = np.empty((depth, p, p))
-        theta[0] = lb[0] + lw[0] * gram
-    for ell in range(1, depth):
-        ss, dd = pair_expectations(act, kern[ell - 1], derivative=with_ntk, method=method, order=order)
-        kern[ell] = cb[ell] + cw[ell] * ss
+    with LayerCheck(act.name, C_b=cb, C_W=cw) as check:
+        kern[0] = cb[0] + cw[0] * gram
+        outputs = {"kernel K": kern[0]}
         if with_ntk:
-            theta[ell] = lb[ell] + lw[ell] * ss + cw[ell] * dd * theta[ell - 1]
+            theta[0] = lb[0] + lw[0] * gram
+            outputs["NTK Θ"] = theta[0]
+        check(1, **outputs)
+        for ell in range(1, depth):
+            check.layer = ell + 1
+            ss, dd = pair_expectations(act, kern[ell - 1], derivative=with_ntk, method=method, order=order)
+            kern[ell] = cb[ell] + cw[ell] * ss
+            outputs = {"kernel K": kern[ell]}
+            if with_ntk:
+                theta[ell] = lb[ell] + lw[ell] * ss + cw[ell] * dd * theta[ell - 1]
+                outputs["NTK Θ"] = theta[ell]
+            check(ell + 1, **outputs)
     return kern, theta
 
 
@@ -225,7 +245,7 @@ def ntk_recursion_single(
     activation : str, Activation or callable
     cb, cw, lambda_b, lambda_w : float or sequence of length depth
     theta1 : float, optional
-        Θ^(1); default λ_b^(1) + λ_W^(1) |x|²/n_0 with |x|²/n_0 = (k1 − C_b^(1))/C_W^(1).
+        Θ^(1) ≥ 0 (finite); default λ_b^(1) + λ_W^(1) |x|²/n_0 with |x|²/n_0 = (k1 − C_b^(1))/C_W^(1).
     order : int
 
     Returns
@@ -238,7 +258,8 @@ def ntk_recursion_single(
 def _single(k1, depth, activation, cb, cw, lambda_b, lambda_w, theta1, order):
     act = get_activation(activation)
     depth = check_depth(depth)
-    if not np.isfinite(k1) or k1 < 0:
+    k1 = real_scalar(k1, "k1")
+    if k1 < 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and >= 0")
     cb = per_layer(cb, depth, "cb", positive=False)
     cw = per_layer(cw, depth, "cw", positive=True)
@@ -252,17 +273,27 @@ def _single(k1, depth, activation, cb, cw, lambda_b, lambda_w, theta1, order):
         theta = np.empty(depth)
         if theta1 is None:
             theta1 = lb[0] + lw[0] * (k1 - cb[0]) / cw[0]
+        else:
+            theta1 = real_scalar(theta1, "theta1")
+            if theta1 < 0:
+                raise DLTheoryError(f"theta1={theta1!r}: the first-layer NTK must be finite and >= 0")
         theta[0] = float(theta1)
     if act.kernel is not None:
         moments = lambda k: _closed_single(act, k)  # noqa: E731
     else:
         u, w = gauss_hermite(order)
         moments = lambda k: _quadrature_single(act, k, u, w, with_ntk)  # noqa: E731
-    for ell in range(1, depth):
-        s2, d2 = moments(kern[ell - 1])
-        kern[ell] = cb[ell] + cw[ell] * s2
-        if with_ntk:
-            theta[ell] = lb[ell] + lw[ell] * s2 + cw[ell] * d2 * theta[ell - 1]
+    with LayerCheck(act.name, C_b=cb, C_W=cw) as check:
+        check(1, **({"NTK Θ": theta[0]} if with_ntk else {}))
+        for ell in range(1, depth):
+            check.layer = ell + 1
+            s2, d2 = moments(kern[ell - 1])
+            kern[ell] = cb[ell] + cw[ell] * s2
+            if with_ntk:
+                theta[ell] = lb[ell] + lw[ell] * s2 + cw[ell] * d2 * theta[ell - 1]
+                check(ell + 1, **{"kernel K": kern[ell], "NTK Θ": theta[ell]})
+            else:
+                check(ell + 1, **{"kernel K": kern[ell]})
     return kern, theta
 
 

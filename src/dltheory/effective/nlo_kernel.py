@@ -34,6 +34,7 @@ from dltheory.activations import Activation, get_activation
 from dltheory.effective.four_point import layer_moments, width_ratios
 from dltheory.effective.gaussian import expect_pair, gauss_hermite, pair_expectations
 from dltheory.effective.kernels import check_depth, input_gram, per_layer
+from dltheory.effective.validation import LayerCheck, check_kernel_matrix
 from dltheory.errors import DLTheoryError
 
 __all__ = ["FourPointMulti", "four_point_expectations", "second_derivative_tensor", "four_point_recursion"]
@@ -100,6 +101,7 @@ def four_point_expectations(activation: ActivationLike, kernel: np.ndarray) -> n
     ndarray, shape (P, P, P, P)
     """
     act = get_activation(activation)
+    kernel = check_kernel_matrix(kernel)
     p = kernel.shape[0]
     out = np.empty((p, p, p, p))
     for combo in itertools.combinations_with_replacement(range(p), 4):
@@ -141,6 +143,7 @@ def second_derivative_tensor(activation: ActivationLike, kernel: np.ndarray) -> 
     Nonzero only for p, q ∈ {a, b}; Y[a, a, a, a] = 2g'(K_aa).
     """
     act = get_activation(activation)
+    kernel = check_kernel_matrix(kernel)
     p = kernel.shape[0]
     y = np.zeros((p, p, p, p))
     for a in range(p):
@@ -241,19 +244,25 @@ def four_point_recursion(
     kern = np.zeros((depth, p, p))
     vert = np.zeros((depth, p, p, p, p))
     g1 = np.zeros((depth, p, p))
-    kern[0] = cb[0] + cw[0] * gram
-    if np.any(np.diag(kern[0]) <= 0):
-        raise DLTheoryError("x: every input needs K^(1)_aa > 0 (nonzero input or C_b > 0)")
-    for ell in range(1, depth):
-        k = kern[ell - 1]
-        ss, _ = pair_expectations(act, k, derivative=False)
-        s4 = four_point_expectations(act, k)
-        y = second_derivative_tensor(act, k)
-        kern[ell] = cb[ell] + cw[ell] * ss
-        transport = np.einsum("abpq,pqsu,cdsu->abcd", y, vert[ell - 1], y)
-        vert[ell] = cw[ell] ** 2 * (s4 - np.multiply.outer(ss, ss)) + ratio[ell] * cw[ell] ** 2 / 4 * transport
-        if with_nlo_metric:
-            g1[ell] = ratio[ell] * _nlo_step(act, k, y, vert[ell - 1], g1[ell - 1], cw[ell])
+    with LayerCheck(act.name, C_b=cb, C_W=cw) as check:
+        kern[0] = cb[0] + cw[0] * gram
+        check(1, **{"kernel K": kern[0]})
+        if np.any(np.diag(kern[0]) <= 0):
+            raise DLTheoryError("x: every input needs K^(1)_aa > 0 (nonzero input or C_b > 0)")
+        for ell in range(1, depth):
+            check.layer = ell + 1
+            k = kern[ell - 1]
+            if not np.all(np.diag(k) > 0):
+                check.positive(ell, "kernel K (a diagonal entry)", float(np.min(np.diag(k))))
+            ss, _ = pair_expectations(act, k, derivative=False)
+            s4 = four_point_expectations(act, k)
+            y = second_derivative_tensor(act, k)
+            kern[ell] = cb[ell] + cw[ell] * ss
+            transport = np.einsum("abpq,pqsu,cdsu->abcd", y, vert[ell - 1], y)
+            vert[ell] = cw[ell] ** 2 * (s4 - np.multiply.outer(ss, ss)) + ratio[ell] * cw[ell] ** 2 / 4 * transport
+            if with_nlo_metric:
+                g1[ell] = ratio[ell] * _nlo_step(act, k, y, vert[ell - 1], g1[ell - 1], cw[ell])
+            check(ell + 1, **{"kernel K": kern[ell], "four-point vertex V": vert[ell], "NLO metric G1": g1[ell]})
     return FourPointMulti(kern, vert, g1, fan)
 
 

@@ -12,12 +12,15 @@ c_2 = ⟨σ²σ'²⟩ − g⟨σ'²⟩, c_3 = ⟨σ'⁴⟩ − ⟨σ'²⟩²:
 
 Observable consequences (§6.3): E Ĥ_ii = Θ + H1/n_{ℓ-1}; Var Ĥ_ii = (A + 2B)/n_{ℓ-1} (all three
 Kronecker terms at i_1 = ... = i_4); Cov(Ĥ_ii, Ĥ_jj) = A/n_{ℓ-1}; E Ĥ_ij² = B/n_{ℓ-1} (i ≠ j).
-The multi-input versions (§6.5) are not implemented here.
+The multi-input versions (§6.5) are not implemented here. Every layer's nine quantities are
+checked: a layer that overflows float64 is a one-line :class:`~dltheory.errors.DLTheoryError`
+naming it and the quantity. :func:`finite_width_summary` warns (:class:`~dltheory.errors.DLTheoryWarning`)
+when depth/width leaves the regime of the 1/n expansion (threshold ``ONE_OVER_N_LIMIT``).
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,11 +31,16 @@ from dltheory.effective.criticality import critical_point
 from dltheory.effective.four_point import layer_moments, width_ratios
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D
 from dltheory.effective.kernels import check_depth, per_layer
-from dltheory.errors import DLTheoryError
+from dltheory.effective.validation import LayerCheck, real_scalar
+from dltheory.errors import DLTheoryError, DLTheoryWarning
 
-__all__ = ["NTKStatisticsSingle", "ntk_statistics_single", "finite_width_summary"]
+__all__ = ["NTKStatisticsSingle", "ONE_OVER_N_LIMIT", "ntk_statistics_single", "finite_width_summary"]
 
 ActivationLike = str | Activation | Callable
+ONE_OVER_N_LIMIT = 0.5
+_LABELS = {"k": "kernel K", "t": "NTK Θ", "v": "four-point vertex V", "g1": "NLO metric G1", "a": "NTK variance A",
+           "b": "NTK variance B", "d": "NTK-preactivation cross-correlation D",
+           "f": "NTK-preactivation cross-correlation F", "h1": "NLO NTK H1"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ def ntk_statistics_single(
     activation : str, Activation or callable
     cb, cw, lambda_b, lambda_w : float or sequence of length depth
     theta1 : float, optional
-        Θ^{(1)}; default λ_b^{(1)} + λ_W^{(1)} |x|²/n_0 with |x|²/n_0 = (k1 − C_b^{(1)})/C_W^{(1)}.
+        Θ^{(1)} ≥ 0 (finite); default λ_b^{(1)} + λ_W^{(1)} |x|²/n_0 with |x|²/n_0 = (k1 − C_b^{(1)})/C_W^{(1)}.
     widths : int, sequence of depth−1 ints, or None
         Hidden widths n_1..n_{L-1} (r_ℓ).
     order : int
@@ -105,38 +113,52 @@ def ntk_statistics_single(
     """
     act = get_activation(activation)
     depth = check_depth(depth)
-    if not math.isfinite(k1) or k1 <= 0:
+    k1 = real_scalar(k1, "k1")
+    if k1 <= 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
+    if theta1 is not None:
+        theta1 = real_scalar(theta1, "theta1")
+        if theta1 < 0:
+            raise DLTheoryError(f"theta1={theta1!r}: the first-layer NTK must be finite and >= 0")
     cb = per_layer(cb, depth, "cb", positive=False)
     cw = per_layer(cw, depth, "cw", positive=True)
     lb = per_layer(lambda_b, depth, "lambda_b", positive=False)
     lw = per_layer(lambda_w, depth, "lambda_w", positive=False)
     fan, ratio = width_ratios(widths, depth)
-    names = ("k", "t", "v", "g1", "a", "b", "d", "f", "h1")
-    s = {n: np.zeros(depth) for n in names}
+    s = {n: np.zeros(depth) for n in _LABELS}
     s["k"][0] = k1
     s["t"][0] = lb[0] + lw[0] * (k1 - cb[0]) / cw[0] if theta1 is None else float(theta1)
-    for ell in range(1, depth):
-        m = layer_moments(act, s["k"][ell - 1], order)
-        c_w, l_w, r = cw[ell], lw[ell], ratio[ell]
-        k, t, v, g1, a, b, d, f, h1 = (s[n][ell - 1] for n in names)
-        chi_par, chi_perp, chi_perp_prime = c_w * m["g_prime"], c_w * m["dsigma2"], c_w * m["dsigma2_prime"]
-        x = l_w * m["g_prime"] + t * chi_perp_prime
-        c1 = m["sigma4"] - m["sigma2"] ** 2
-        c2 = m["sigma2_dsigma2"] - m["sigma2"] * m["dsigma2"]
-        c3 = m["dsigma4"] - m["dsigma2"] ** 2
-        s["k"][ell] = cb[ell] + c_w * m["sigma2"]
-        s["t"][ell] = lb[ell] + l_w * m["sigma2"] + chi_perp * t
-        s["v"][ell] = c_w**2 * c1 + r * chi_par**2 * v
-        s["g1"][ell] = r * (chi_par * g1 + c_w * m["sigma2_he4"] * v / 8.0)
-        s["b"][ell] = c_w**2 * m["dsigma4"] * t * t + r * chi_perp**2 * b
-        s["f"][ell] = c_w**2 * m["sigma2_dsigma2"] * t + r * chi_par**2 * f
-        s["d"][ell] = l_w * c_w * c1 + c_w**2 * t * c2 + r * (chi_par * chi_perp * d + chi_par * x * v)
-        s["a"][ell] = (l_w**2 * c1 + 2 * l_w * c_w * t * c2 + c_w**2 * t * t * c3
-                       + r * (chi_perp**2 * a + 2 * chi_perp * x * d + x * x * v))
-        s["h1"][ell] = r * (chi_perp * h1 + x * g1 + (l_w * m["sigma2_he4"] + c_w * t * m["dsigma2_he4"]) * v / 8.0
-                            + chi_perp_prime * (d + 2 * f))
+    with LayerCheck(act.name, C_b=cb, C_W=cw, λ_b=lb, λ_W=lw) as check:
+        check(1, **{_LABELS["t"]: s["t"][0]})
+        for ell in range(1, depth):
+            check.layer = ell + 1
+            check.positive(ell, _LABELS["k"], s["k"][ell - 1])
+            _layer(s, ell, layer_moments(act, s["k"][ell - 1], order), cb, cw, lb, lw, ratio)
+            check(ell + 1, **{_LABELS[n]: s[n][ell] for n in _LABELS})
     return NTKStatisticsSingle(s["k"], s["t"], s["v"], s["g1"], s["a"], s["b"], s["d"], s["f"], s["h1"], fan)
+
+
+def _layer(s: dict[str, np.ndarray], ell: int, m: dict[str, float], cb: np.ndarray, cw: np.ndarray, lb: np.ndarray,
+           lw: np.ndarray, ratio: np.ndarray) -> None:
+    """One step ℓ−1 → ℓ of the §6.4 recursions, written into ``s[name][ell]``."""
+    c_w, l_w, r = cw[ell], lw[ell], ratio[ell]
+    k, t, v, g1, a, b, d, f, h1 = (s[n][ell - 1] for n in _LABELS)
+    chi_par, chi_perp, chi_perp_prime = c_w * m["g_prime"], c_w * m["dsigma2"], c_w * m["dsigma2_prime"]
+    x = l_w * m["g_prime"] + t * chi_perp_prime
+    c1 = m["sigma4"] - m["sigma2"] ** 2
+    c2 = m["sigma2_dsigma2"] - m["sigma2"] * m["dsigma2"]
+    c3 = m["dsigma4"] - m["dsigma2"] ** 2
+    s["k"][ell] = cb[ell] + c_w * m["sigma2"]
+    s["t"][ell] = lb[ell] + l_w * m["sigma2"] + chi_perp * t
+    s["v"][ell] = c_w**2 * c1 + r * chi_par**2 * v
+    s["g1"][ell] = r * (chi_par * g1 + c_w * m["sigma2_he4"] * v / 8.0)
+    s["b"][ell] = c_w**2 * m["dsigma4"] * t * t + r * chi_perp**2 * b
+    s["f"][ell] = c_w**2 * m["sigma2_dsigma2"] * t + r * chi_par**2 * f
+    s["d"][ell] = l_w * c_w * c1 + c_w**2 * t * c2 + r * (chi_par * chi_perp * d + chi_par * x * v)
+    s["a"][ell] = (l_w**2 * c1 + 2 * l_w * c_w * t * c2 + c_w**2 * t * t * c3
+                   + r * (chi_perp**2 * a + 2 * chi_perp * x * d + x * x * v))
+    s["h1"][ell] = r * (chi_perp * h1 + x * g1 + (l_w * m["sigma2_he4"] + c_w * t * m["dsigma2_he4"]) * v / 8.0
+                        + chi_perp_prime * (d + 2 * f))
 
 
 def finite_width_summary(activation: ActivationLike, width: int, depth: int, k1: float | None = None,
@@ -161,9 +183,18 @@ def finite_width_summary(activation: ActivationLike, width: int, depth: int, k1:
         ``kernel`` K^{(L)}; ``excess_kurtosis`` 3V/(nK²); ``normalized_vertex`` V/(nK²);
         ``metric_shift`` G^{1}/(nK) (relative O(1/n) change of E z²); ``ntk_relative_std``
         √Var Ĥ_ii / Θ = √((A + 2B)/n)/Θ; ``ntk_mean_shift`` H^{1}/(nΘ); ``aspect_ratio`` L/n.
+
+    Warns
+    -----
+    DLTheoryWarning
+        When the numbers are outside the regime of the 1/n expansion they come from: the aspect
+        ratio L/n, or the largest relative O(1/n) correction (|V/(nK²)|, |G^{1}/(nK)|,
+        (A + 2B)/(nΘ²), |H^{1}/(nΘ)|), exceeds ``ONE_OVER_N_LIMIT`` = 0.5. The next order is then
+        not small (O(0.25) relative or more), so the values are at most qualitative.
     """
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
         raise DLTheoryError(f"width={width!r}: must be an integer >= 1")
+    depth = check_depth(depth)
     cp = critical_point(activation)
     if cp.universality_class == "none":
         raise DLTheoryError(f"activation={cp.activation!r} has no critical point; use ntk_statistics_single")
@@ -171,7 +202,17 @@ def finite_width_summary(activation: ActivationLike, width: int, depth: int, k1:
         k1 = cp.k_star if cp.universality_class == "half-stable" else cp.cb + cp.cw
     r = ntk_statistics_single(k1, depth, activation, cp.cb, cp.cw, lambda_b, lambda_w, widths=width)
     n, k, t = float(width), r.kernel[-1], r.theta[-1]
-    return {"kernel": float(k), "normalized_vertex": float(r.vertex[-1] / (n * k * k)),
-            "excess_kurtosis": float(3 * r.vertex[-1] / (n * k * k)), "metric_shift": float(r.nlo_metric[-1] / (n * k)),
-            "ntk_relative_std": float(np.sqrt(max(r.a[-1] + 2 * r.b[-1], 0.0) / n) / t),
-            "ntk_mean_shift": float(r.nlo_ntk[-1] / (n * t)), "aspect_ratio": depth / n}
+    out = {"kernel": float(k), "normalized_vertex": float(r.vertex[-1] / (n * k * k)),
+           "excess_kurtosis": float(3 * r.vertex[-1] / (n * k * k)), "metric_shift": float(r.nlo_metric[-1] / (n * k)),
+           "ntk_relative_std": float(np.sqrt(max(r.a[-1] + 2 * r.b[-1], 0.0) / n) / t),
+           "ntk_mean_shift": float(r.nlo_ntk[-1] / (n * t)), "aspect_ratio": depth / n}
+    corrections = {"L/n": out["aspect_ratio"], "|V/(nK²)|": abs(out["normalized_vertex"]),
+                   "|G1/(nK)|": abs(out["metric_shift"]), "(A + 2B)/(nΘ²)": out["ntk_relative_std"] ** 2,
+                   "|H1/(nΘ)|": abs(out["ntk_mean_shift"])}
+    worst = max(corrections, key=lambda name: corrections[name])
+    if not corrections[worst] <= ONE_OVER_N_LIMIT:
+        warnings.warn(f"finite_width_summary({cp.activation!r}, width={width}, depth={depth}): {worst} = "
+                      f"{corrections[worst]:.3g} > {ONE_OVER_N_LIMIT}, outside the regime of the 1/n expansion; "
+                      f"the O(1/n) numbers are at most qualitative (keep depth/width small)",
+                      DLTheoryWarning, stacklevel=2)
+    return out

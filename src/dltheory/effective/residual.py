@@ -27,6 +27,7 @@ from dltheory.effective.criticality import CriticalPoint, critical_point
 from dltheory.effective.four_point import FourPointSingle, layer_moments
 from dltheory.effective.gaussian import DEFAULT_ORDER_1D
 from dltheory.effective.kernels import check_depth
+from dltheory.effective.validation import LayerCheck, real_scalar
 from dltheory.errors import DLTheoryError
 
 __all__ = ["check_gamma", "residual_critical_point", "residual_four_point", "residual_vertex_slope"]
@@ -37,8 +38,8 @@ ActivationLike = str | Activation | Callable
 def check_gamma(gamma: float) -> float:
     """Validate the residual strength γ ∈ [0, 1) (§8)."""
     try:
-        g = float(gamma)
-    except (TypeError, ValueError):
+        g = real_scalar(gamma, "gamma", finite=False)
+    except DLTheoryError:
         raise DLTheoryError(f"gamma={gamma!r}: residual strength must be a number in [0, 1)") from None
     if not (math.isfinite(g) and 0.0 <= g < 1.0):
         raise DLTheoryError(f"gamma={gamma!r}: residual strength must be in [0, 1)")
@@ -86,19 +87,24 @@ def residual_four_point(
     act = get_activation(activation)
     gamma = check_gamma(gamma)
     depth = check_depth(depth)
-    if not (math.isfinite(k1) and k1 > 0):
+    k1, cb, cw = (real_scalar(v, name) for v, name in ((k1, "k1"), (cb, "cb"), (cw, "cw")))
+    if not k1 > 0:
         raise DLTheoryError(f"k1={k1!r}: must be finite and > 0")
-    if not (math.isfinite(cb) and cb >= 0 and math.isfinite(cw) and cw > 0):
+    if not (cb >= 0 and cw > 0):
         raise DLTheoryError(f"cb={cb!r}, cw={cw!r}: need C_b >= 0 and C_W > 0")
     kern, vert, g1 = np.zeros(depth), np.zeros(depth), np.zeros(depth)
     kern[0] = k1
-    for ell in range(1, depth):
-        k = kern[ell - 1]
-        m = layer_moments(act, k, order)
-        chi = gamma**2 + cw * m["g_prime"]
-        kern[ell] = gamma**2 * k + cb + cw * m["sigma2"]
-        vert[ell] = chi**2 * vert[ell - 1] + _increment(m, k, cw, gamma)
-        g1[ell] = chi * g1[ell - 1] + cw * m["sigma2_he4"] * vert[ell - 1] / 8.0
+    with LayerCheck(act.name, γ=gamma, C_b=cb, C_W=cw) as check:
+        for ell in range(1, depth):
+            check.layer = ell + 1
+            k = kern[ell - 1]
+            check.positive(ell, "kernel K", k)
+            m = layer_moments(act, k, order)
+            chi = gamma**2 + cw * m["g_prime"]
+            kern[ell] = gamma**2 * k + cb + cw * m["sigma2"]
+            vert[ell] = chi**2 * vert[ell - 1] + _increment(m, k, cw, gamma)
+            g1[ell] = chi * g1[ell - 1] + cw * m["sigma2_he4"] * vert[ell - 1] / 8.0
+            check(ell + 1, **{"kernel K": kern[ell], "four-point vertex V": vert[ell], "NLO metric G1": g1[ell]})
     return FourPointSingle(kern, vert, g1, np.full(depth, np.nan))
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import eigh, solve
 
+from dltheory.effective.validation import real_array
 from dltheory.errors import DLTheoryError
 
 __all__ = ["propagator", "frozen_ntk_prediction", "nngp_posterior", "first_step_mean", "first_step_richardson"]
 
 
 def _square_psd(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
+    a = real_array(a, name)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or not np.all(np.isfinite(a)):
         raise DLTheoryError(f"{name}: expected a finite square matrix, got shape {a.shape}")
     return 0.5 * (a + a.T)

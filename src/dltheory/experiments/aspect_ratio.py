@@ -132,3 +132,18 @@ EXPERIMENT = Experiment(
                  "library's ν, and a ReLU Monte Carlo ensemble showing why depth is limited: the normalized "
                  "four-point vertex grows like (1 + ν/n)^{L} − 1, exponentially in L/n."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, MIB, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    n, nets = config.width, config.n_networks  # depth = width
+    memory = BASE_MEMORY + 1.5 * max(256 * MIB, 8 * n * n) + 5 * nets * n * 3 * 8  # weight chunk; moments + resamples
+    seconds = 5 + 5e-08 * nets * n**3 + 1e-08 * config.n_bootstrap * nets * n
+    return Resources(memory, seconds, ("n_networks", "width"), ("n_networks", "width", "n_bootstrap"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

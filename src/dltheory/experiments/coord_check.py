@@ -115,3 +115,21 @@ EXPERIMENT = Experiment(
                 "SGD steps, for widths 64…4096. In μP the hidden coordinates and their per-step updates do not depend "
                 "on width; in the standard parametrization with the same learning rate they grow with width.",
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    e, n, b, t = config.n_seeds, max(config.widths), config.batch, config.steps
+    weights = [mlp_weights((64, w, w, 10)) for w in config.widths]
+    # ensemble training (~8 copies of the float64 weights, measured) and the probe pre-activations of
+    # every step (two runs alive while the next one is built)
+    memory = BASE_MEMORY + 9 * e * max(weights) * 8 + 2 * (t + 1) * e * b * (2 * n + 10) * 8
+    seconds = 15 + 3.5e-09 * 2 * e * sum(weights) * (2 * t + 1) * b + 0.0001 * 2 * (t + 1) * 3 * e * len(config.widths)
+    return Resources(memory, seconds, ("widths", "n_seeds", "steps", "batch"), ("widths", "n_seeds", "steps", "batch"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -143,3 +143,17 @@ EXPERIMENT = Experiment(
     config_cls=Config,
     run=run,
 )
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    seconds = 5 + 0.15 * len(config.activations) + 0.3 * len(config.plane_activations) + 0.0001 * config.law_depth
+    return Resources(BASE_MEMORY + 64 * config.law_depth * 8, seconds, ("law_depth",),
+                     ("activations", "plane_activations", "law_depth"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

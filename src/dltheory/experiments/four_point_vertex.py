@@ -153,3 +153,22 @@ EXPERIMENT = Experiment(
                  "by the library (ReLU 5, GELU ≈ 4.904, tanh 2/3 asymptotically), the one-input recursion predicts "
                  "the finite-depth values, and ReLU's kurtosis matches the exact finite-width (1 + 5/n)^{ℓ−1} law."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, MIB, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    runs = [(max(3, min(config.max_depth, int(config.depth_fraction * n))),  # (depth, networks, width), as in run()
+             max(200, int(config.n_networks * 16 / n)), n) for n in config.widths]
+    kept = sum(d * nets for d, nets, _ in runs)  # per-network moments of all widths, kept for the fit
+    memory = BASE_MEMORY + 1.5 * max(256 * MIB, 8 * max(config.widths) ** 2) + 5 * kept * 3 * 8
+    work = sum(d * nets * n * n for d, nets, n in runs)
+    seconds = 5 + len(config.activations) * (5e-08 * work + 1.5e-08 * config.n_bootstrap * kept)
+    return Resources(memory, seconds, ("n_networks", "max_depth", "widths"),
+                     ("n_networks", "widths", "max_depth", "activations", "n_bootstrap"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

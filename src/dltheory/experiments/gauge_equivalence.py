@@ -139,3 +139,20 @@ EXPERIMENT = Experiment(
                 "μP-gauge multipliers and one global learning rate, or by NTP output rescaling, the same draws "
                 "trained by SGD (± momentum) give the same outputs to float64 rounding; a 0.01 change in r does not.",
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    members = len(config.rs) * config.n_seeds * (len(config.gamma0s) * 3 + 1)  # 3 gauges + the r + 0.01 controls
+    weights = [mlp_weights((40, n, n, 10)) for n in config.widths]
+    memory = BASE_MEMORY + 9 * members * max(weights) * 8  # ~8 copies of the float64 weights (measured)
+    seconds = 15 + 1.8e-08 * len(config.momenta) * members * sum(weights) * config.steps * config.batch_size
+    return Resources(memory, seconds, ("widths", "n_seeds", "rs", "gamma0s"),
+                     ("widths", "steps", "batch_size", "n_seeds", "rs", "gamma0s", "momenta"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -151,3 +151,26 @@ EXPERIMENT = Experiment(
                  "refitted by pseudo-likelihood: the coupling error must fall like M^-1/2. Belief propagation's "
                  "Bethe entropy is checked against exact enumeration on trees (exact) and weakly coupled dense graphs."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    m, c, big = max(config.sample_sizes), config.n_chains, max(config.sizes)
+    per_chain = -(-m // c)
+    sweeps = [config.burn_in + per_chain * config.thin for _ in config.sizes]
+    # int8 samples, float64 copies and fields in the pseudo-likelihood fit, exact enumeration of 2^enum_size states
+    memory = (BASE_MEMORY + per_chain * c * big + 6 * m * big * 8 + 8 * c * big * 8
+              + 4 * 2**config.enum_size * config.enum_size * 8)
+    mc = sum(s * c * n * n for s, n in zip(sweeps, config.sizes))
+    plm = sum(mm * n * n for mm in config.sample_sizes for n in config.sizes)
+    enum = config.n_enum_instances * 2 * 2**config.enum_size * config.enum_size**2
+    seconds = 5 + len(config.kinds) * (1.7e-08 * mc + 7e-08 * plm) + 4e-09 * enum
+    return Resources(memory, seconds, ("sample_sizes", "sizes", "n_chains", "enum_size"),
+                     ("sample_sizes", "sizes", "n_chains", "burn_in", "thin", "kinds", "enum_size"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -166,3 +166,23 @@ EXPERIMENT = Experiment(
     config_cls=Config,
     run=run,
 )
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, MIB, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    p, nets, depth = config.n_inputs, config.n_networks, config.depth
+    big = max(config.widths)
+    stats = nets * depth * (p * p + 2 * p) * 8  # per-network moments of one width
+    rows = 6 * depth * p * (p + 1) // 2 * (12 + 2 * len(config.widths)) * 8 * 4  # the table (pandas overhead)
+    memory = BASE_MEMORY + 1.5 * max(256 * MIB, 8 * big * max(big, config.input_dim)) + 3 * stats + rows
+    work = 6 * nets * depth * sum(n * (n + p) for n in config.widths) + 6 * nets * sum(config.widths) * config.input_dim
+    seconds = 5 + 5e-08 * work
+    return Resources(memory, seconds, ("n_networks", "depth", "n_inputs", "widths"),
+                     ("n_networks", "widths", "depth", "n_inputs", "input_dim"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -166,3 +166,25 @@ EXPERIMENT = Experiment(
                 "(r = 1/2). At a fixed width, richer training moves the last-layer features further from their "
                 "initialization (lower CKA) and is reported with its test accuracy.",
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    item = 4 if config.float32 else 8
+    members_a, members_b = len(config.kernel_rs) * config.n_seeds, len(config.rs) * config.n_seeds
+    weights = [mlp_weights((64, n, n, 10)) for n in config.widths]
+    weights_b = mlp_weights((64, config.width_b, config.width_b, 10))
+    # ensemble training: ~8 copies of the weights (measured); per-member NTKs are P_probe² only
+    memory = BASE_MEMORY + 9 * item * max(members_a * max(weights), members_b * weights_b)
+    part_a = members_a * sum(weights) * (config.kernel_steps * config.n_train_kernel + 8 * config.n_probe)
+    part_b = members_b * weights_b * (config.steps_b * config.batch_b + 2 * 1347)
+    seconds = 15 + 1.9e-09 * (part_a + part_b)
+    return Resources(memory, seconds, ("widths", "width_b", "n_seeds", "rs", "kernel_rs"),
+                     ("widths", "kernel_steps", "n_seeds", "width_b", "steps_b", "batch_b"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

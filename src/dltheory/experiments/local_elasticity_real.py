@@ -143,3 +143,23 @@ EXPERIMENT = Experiment(
                  "gradient kernel on the positives is clustered with kernel K-means and compared with K-means on "
                  "raw pixels and with the same network without nonlinearity (neurashed.md §11.1)."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    d, n_ex = (64, 750) if config.dataset == "digits" else (40, 4000)  # the four classes' examples
+    weights = config.width * (d + 1)
+    probe = 2 * config.srel_per_class
+    # 12 parameter snapshots; per-example gradients of the probe for the relative similarity
+    memory = BASE_MEMORY + 12 * weights * 8 + 4 * probe * weights * 8 + 4 * probe * probe * 8
+    train = config.n_seeds * 2 * config.epochs * n_ex * weights
+    srel = config.n_seeds * 2 * 2 * probe * (probe + 1) * weights
+    seconds = 15 + 3.7e-09 * train + 3.7e-09 * srel
+    return Resources(memory, seconds, ("width", "srel_per_class"), ("epochs", "width", "n_seeds", "srel_per_class"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

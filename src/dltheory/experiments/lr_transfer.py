@@ -106,3 +106,22 @@ EXPERIMENT = Experiment(
                 "at several widths. In μP the loss-vs-learning-rate curves line up and the optimum stays put; in the "
                 "standard parametrization the optimum and the divergence edge move to smaller rates as width grows.",
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    grid = int((config.log2_lr_max - config.log2_lr_min) / config.log2_lr_step + 1e-9) + 1
+    members = 2 * grid * config.n_seeds
+    steps = config.epochs * (1347 // config.batch)
+    weights = [mlp_weights((64, n, n, 10)) for n in config.widths]
+    memory = BASE_MEMORY + 9 * members * max(weights) * 4  # ~8 copies of the float32 weights (measured)
+    seconds = 15 + 1.3e-09 * members * sum(weights) * (steps * config.batch + 2 * 1347)
+    return Resources(memory, seconds, ("widths", "n_seeds", "log2_lr_step"),
+                     ("widths", "n_seeds", "log2_lr_step", "epochs"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -121,3 +121,25 @@ EXPERIMENT = Experiment(
                  "epoch and clean test accuracy across widths — the real-network counterpart of the neurashed "
                  "implicit-regularization experiment (neurashed.md §11.2)."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, MIB, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources).
+
+    Time assumes every training runs to ``max_epochs`` (early stopping usually ends it sooner).
+    """
+    n_train, n_test, d = 1437, 360, 64  # the digits split
+    trainings = len(config.rho_values) * len(config.weight_decays) * config.n_seeds
+    weights = [w * (d + 10) for w in config.widths]
+    # + 256 MiB: allocator growth over many Adam steps (0.92 GiB peak measured at the quick scale)
+    memory = BASE_MEMORY + 256 * MIB + 6 * max(weights) * 8 + 3 * config.max_epochs * n_train * 8
+    seconds = 15 + 1.8e-09 * trainings * sum(weights) * config.max_epochs * (n_train + n_test)
+    return Resources(memory, seconds, ("max_epochs", "widths"),
+                     ("max_epochs", "widths", "n_seeds", "rho_values", "weight_decays"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -169,3 +169,22 @@ EXPERIMENT = Experiment(
                  "whether noisy labels are memorized through idiosyncratic flow, and whether that extra "
                  "capacity leaves clean test accuracy unchanged (neurashed.md §10.1)."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    runs = len(config.rho_values) * len(config.r_values) * config.n_seeds
+    checkpoints = config.steps // config.checkpoint_every + 2
+    n_train = 8 * config.n_per_class  # 4 classes, train and test
+    # every run's log (checkpoints × examples × ~8 quantities) and ~10 table rows per checkpoint (Python dicts)
+    memory = BASE_MEMORY + runs * checkpoints * (8 * n_train * 8 + 10 * 600)
+    seconds = 20 + runs * (0.0001 * config.steps + 0.00015 * checkpoints * n_train)
+    return Resources(memory, seconds, ("steps", "checkpoint_every", "n_per_class", "n_seeds"),
+                     ("steps", "n_seeds", "r_values", "rho_values", "checkpoint_every", "n_per_class"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -134,3 +134,21 @@ EXPERIMENT = Experiment(
                  "compression phase at the top level, with the pure-tree noisy run as the no-compression "
                  "reference (neurashed.md §10.2)."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    runs = config.n_seeds + config.pure_tree_seeds
+    checkpoints = config.steps // config.checkpoint_every + 2
+    n_train = 8 * config.n_per_class  # 4 classes, train and test
+    memory = BASE_MEMORY + runs * checkpoints * (8 * n_train * 8 + 8 * 600)
+    seconds = 20 + runs * (0.0001 * config.steps + 0.00015 * checkpoints * n_train)
+    return Resources(memory, seconds, ("steps", "checkpoint_every", "n_per_class", "n_seeds"),
+                     ("steps", "n_seeds", "pure_tree_seeds", "checkpoint_every", "n_per_class"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

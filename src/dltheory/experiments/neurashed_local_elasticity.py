@@ -163,3 +163,24 @@ EXPERIMENT = Experiment(
                  "training, with bootstrap intervals; and whether 2-cluster K-means on the similarity separates "
                  "two related classes better than K-means on the raw feature masks (neurashed.md §10.3)."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    runs = len(config.pi_max_values) * config.n_seeds
+    n = 4 * config.n_per_class  # clean training examples (at most)
+    probe = 4 * config.srel_per_class
+    # n × n similarity matrices (raw, normalized, bootstrap resamples) and the probe's relative similarity
+    memory = BASE_MEMORY + 12 * n * n * 8 + 6 * probe * probe * 8
+    per_checkpoint = 1e-06 * n * n + 6e-08 * config.n_boot * n * n
+    seconds = 20 + runs * (0.0001 * max(config.checkpoints) + len(config.checkpoints) * per_checkpoint
+                          + min(config.srel_checkpoints, len(config.checkpoints)) * 0.0001 * probe * probe)
+    return Resources(memory, seconds, ("n_per_class", "srel_per_class"),
+                     ("checkpoints", "n_seeds", "n_boot", "n_per_class", "pi_max_values"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

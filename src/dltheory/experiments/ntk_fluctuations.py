@@ -124,3 +124,20 @@ EXPERIMENT = Experiment(
                  "infinite width, is compared with the one-input O(1/n) tensors A and B of the §6.4 recursions at "
                  "every depth; layer 2 and the ReLU mean NTK are exact at any width."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, MIB, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    nets = {n: max(200, int(config.n_networks * 16 / n)) for n in config.widths}  # as in run()
+    memory = (BASE_MEMORY + 3 * max(256 * MIB, 8 * max(config.widths) ** 2)
+              + 3 * max(nets.values()) * config.depth * 16 * 8)
+    seconds = 5 + 1.2e-07 * len(config.activations) * config.depth * sum(k * n * n for n, k in nets.items())
+    return Resources(memory, seconds, ("n_networks", "depth", "widths"),
+                     ("n_networks", "widths", "depth", "activations"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

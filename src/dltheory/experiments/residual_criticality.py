@@ -110,3 +110,21 @@ EXPERIMENT = Experiment(
                  "(ReLU: (1−γ²)[5(1−γ²) + 4γ²]; K*=0 class: (2/3)(1−γ⁴)) and with the residual recursion. "
                  "Residual connections shrink ν, so deeper networks stay near the Gaussian limit (r* ∝ 1/ν)."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, MIB, Resources, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    runs = [(max(3, int(_FIT_MAX * n) + 1), max(200, int(config.n_networks * 16 / n)), n) for n in config.widths]
+    kept = sum(d * nets for d, nets, _ in runs)  # per-network moments of every width, kept for the pooled fit
+    memory = BASE_MEMORY + 1.5 * max(256 * MIB, 8 * max(config.widths) ** 2) + 5 * kept * 3 * 8
+    work = sum(d * nets * n * n for d, nets, n in runs)
+    seconds = 5 + len(config.activations) * len(config.gammas) * (5e-08 * work + 1.5e-08 * config.n_bootstrap * kept)
+    return Resources(memory, seconds, ("n_networks", "widths"),
+                     ("n_networks", "widths", "gammas", "activations", "n_bootstrap"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

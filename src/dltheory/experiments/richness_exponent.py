@@ -125,3 +125,21 @@ EXPERIMENT = Experiment(
                 "representation change ||Δh|| of each hidden layer grows as n^r (tutorial §4), so its fitted width "
                 "exponent is an estimator of the richness; the output change stays Θ(1).",
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    members = len(config.rs) * config.n_seeds
+    chunks = [(config.max_members if n >= 2048 else members, n) for n in config.widths]  # members per ensemble
+    b = config.batch
+    memory = BASE_MEMORY + max(9 * k * mlp_weights((40, n, n, 10)) * 8 + 2 * k * b * (2 * n + 10) * 8
+                               for k, n in chunks)
+    seconds = 15 + 3.3e-09 * members * sum(mlp_weights((40, n, n, 10)) for n in config.widths) * (3 * b + 4)
+    return Resources(memory, seconds, ("widths", "max_members", "batch"), ("widths", "n_seeds", "rs", "batch"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

@@ -199,3 +199,22 @@ EXPERIMENT = Experiment(
                  "same number of steps; the mean gap shrinks like 1/n. The first GD step's mean equals ηΘy exactly "
                  "at finite width."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    members, depth = 2 * config.pairs, config.depth
+    weights = [mlp_weights((64, *([n] * (depth - 1)), 10)) for n in config.widths]
+    first = 2 * config.first_step_pairs * mlp_weights((64, *([config.first_step_width] * (depth - 1)), 10))
+    p = config.n_train + config.n_test
+    memory = BASE_MEMORY + 9 * 8 * max(members * max(weights), first) + 2 * depth * p * p * 8
+    seconds = 15 + 4e-09 * (members * sum(weights) * (config.steps * config.n_train + config.n_test) + 3 * first)
+    return Resources(memory, seconds, ("widths", "pairs", "depth", "first_step_pairs", "first_step_width"),
+                     ("widths", "pairs", "steps", "depth", "n_train", "first_step_pairs"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

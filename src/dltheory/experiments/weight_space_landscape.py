@@ -242,3 +242,34 @@ EXPERIMENT = Experiment(
                  "nets (C1), equal up/op curves (C2), a broken shallow landscape (C3), a liquid middle layer (C4), "
                  "and the accuracy of samples from the fitted model (C5), with and without the permutation gauge."),
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources).
+
+    The entropy landscapes dominate: one belief-propagation run per reference and bias-grid point, each
+    ∝ couplings (spins²) × sweeps; sweeps are taken as min(bp_max_sweeps, 300), the cap of the calibration run.
+    """
+    deep, shallow = mlp_weights(config.deep_sizes), mlp_weights(config.shallow_sizes)
+    samples = config.n_runs * config.samples_per_run
+    couplings = 2 * len(config.gauges) * deep * deep + shallow * shallow  # every (case, gauge) model
+    spins = max(deep, shallow)
+    # sampled weight configurations (float64 copies per gauge), pair statistics and fitted couplings per segment
+    memory = BASE_MEMORY + 6 * samples * spins * 8 + 8 * spins * spins * 8
+    train = config.n_runs * (config.epochs_deep * (config.n_train_up + config.n_train_op) * deep
+                             + config.epochs_shallow * config.n_train_up * shallow)
+    fits = couplings * (samples + config.plm_maxiter * config.n_runs)
+    grid = int(2 * config.x_max / config.x_step) + 1
+    landscapes = couplings * 3 * config.refs_per_group * grid * min(config.bp_max_sweeps, 300)
+    tap = couplings * config.tap_starts
+    seconds = 30 + 1.1e-07 * train + 5.3e-08 * fits + 9.6e-08 * landscapes + 9.5e-06 * tap
+    return Resources(memory, seconds, ("n_runs", "samples_per_run", "deep_sizes"),
+                     ("refs_per_group", "x_step", "deep_sizes", "tap_starts", "n_runs", "samples_per_run",
+                      "plm_maxiter", "epochs_deep"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

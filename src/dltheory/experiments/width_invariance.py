@@ -97,3 +97,19 @@ EXPERIMENT = Experiment(
                 "consecutive widths' curves get closer, the signature of a well-defined feature-learning "
                 "infinite-width limit; NTP curves are shown for reference.",
     config_cls=Config, run=run)
+
+
+# -- resource estimate (issue 13): checked against the machine before the task runs ----------------------
+from dltheory.lab.resources import BASE_MEMORY, Resources, mlp_weights, with_estimate  # noqa: E402
+
+
+def estimate(config: Config) -> Resources:
+    """Peak memory and 2-core wall time (issue 13); calibrated on the quick scale (see lab.resources)."""
+    members = 2 * config.n_seeds
+    weights = [mlp_weights((64, n, n, 10)) for n in config.widths]
+    memory = BASE_MEMORY + 9 * members * max(weights) * 4  # ~8 copies of the float32 weights (measured)
+    seconds = 15 + 2.9e-09 * members * sum(weights) * config.steps * config.batch
+    return Resources(memory, seconds, ("widths", "n_seeds"), ("widths", "steps", "n_seeds", "batch"))
+
+
+EXPERIMENT = with_estimate(EXPERIMENT, estimate)

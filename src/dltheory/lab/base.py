@@ -20,6 +20,7 @@ import pandas as pd
 
 from dltheory.errors import DLTheoryError
 from dltheory.lab.constraints import constraints_of, show
+from dltheory.lab.resources import Resources
 from dltheory.lab.verdicts import Verdict
 
 __all__ = ["Claim", "Experiment", "Outcome", "ScaledConfig", "SCALES", "Verdict", "json_ready", "legacy_claim"]
@@ -291,6 +292,10 @@ class Experiment:
     and the power test run on a stored table without re-simulating; the optional ``notes(table,
     config) -> list[str]`` gives free-text remarks. An experiment not yet converted gives a single
     ``run(config, rng) -> Outcome`` instead.
+
+    The optional ``estimate(config) -> Resources`` is a conservative estimate of the peak memory and
+    wall time of a run at ``config`` (:mod:`dltheory.lab.resources`); the runner refuses a task
+    that exceeds this machine before anything is allocated.
     """
 
     name: str
@@ -303,6 +308,7 @@ class Experiment:
     claims: Callable[[pd.DataFrame, Any], list[Claim]] | None = None
     figures: Callable[[pd.DataFrame, Any], dict[str, Any]] | None = None
     notes: Callable[[pd.DataFrame, Any], list[str]] | None = None
+    estimate: Callable[[Any], Resources] | None = None
 
     def __post_init__(self) -> None:
         three = (self.measure, self.claims, self.figures)
@@ -329,6 +335,15 @@ class Experiment:
         notes = list(self.notes(table, config)) if self.notes is not None else []
         return Outcome(table=table, figures=self.figures(table, config), claims=list(self.claims(table, config)),
                        notes=notes)
+
+    def resources(self, config: Any) -> Resources | None:
+        """The declared :class:`~dltheory.lab.resources.Resources` estimate at ``config`` (None if none is declared)."""
+        if self.estimate is None:
+            return None
+        out = self.estimate(config)
+        if not isinstance(out, Resources):
+            raise TypeError(f"{self.name}.estimate returned {type(out).__name__}, expected Resources")
+        return out
 
     def execute(self, config: Any, rng: np.random.Generator) -> Outcome:
         """Measure (or run) the experiment at ``config`` with ``rng`` and return its :class:`Outcome`."""

@@ -38,10 +38,11 @@ from dltheory.experiments.registry import get_experiment
 from dltheory.lab.base import Claim, Experiment, Outcome, ScaledConfig
 from dltheory.lab.executors import Executor, SerialExecutor, TaskFailed, make_executor, use_executor
 from dltheory.lab.progress import SweepState, expected_costs, sweep_progress
+from dltheory.lab.resources import TIME_LIMIT_S, check_resources
 from dltheory.lab.store import ResultsStore, code_version, task_key
 
-__all__ = ["RunRecord", "Task", "config_overrides", "execute_task", "experiment_rng", "exploration_reason",
-           "load_record", "make_task", "provenance", "run_experiment", "run_sweep"]
+__all__ = ["RunRecord", "Task", "check_task_resources", "config_overrides", "execute_task", "experiment_rng",
+           "exploration_reason", "load_record", "make_task", "provenance", "run_experiment", "run_sweep"]
 
 
 @dataclass
@@ -223,6 +224,23 @@ def make_task(experiment: str | Experiment, scale: str = "quick", seed: int = 0,
     return Task(experiment=exp, config=config, scale=scale, seed=seed)
 
 
+def check_task_resources(tasks: list[Task], allow_large: bool = False,
+                         time_limit_s: float | None = TIME_LIMIT_S) -> None:
+    """Refuse, before anything runs, a task whose declared estimate exceeds this machine or the time limit.
+
+    Each task's :meth:`~dltheory.lab.base.Experiment.resources` estimate (if its experiment
+    declares one) is checked by :func:`dltheory.lab.resources.check_resources` against the memory
+    available now and ``time_limit_s``; the first that does not fit is a one-line
+    :class:`DLTheoryError` naming the fields that drive it. ``allow_large`` skips the check.
+    """
+    if allow_large:
+        return
+    for task in tasks:
+        estimate = task.experiment.resources(task.config)
+        if estimate is not None:
+            check_resources(task.experiment.name, estimate, time_limit_s=time_limit_s)
+
+
 def _base_meta(task: Task) -> dict[str, Any]:
     exp = task.experiment
     return {
@@ -340,6 +358,7 @@ def run_experiment(
     force: bool = True,
     executor: Executor | str | None = None,
     publish: bool = True,
+    allow_large: bool = False,
 ) -> RunRecord:
     """Run one experiment in this process; save its table, figures and ``meta.json``.
 
@@ -367,6 +386,9 @@ def run_experiment(
     publish : bool
         Copy the run to ``out_dir/<name>/`` (the canonical report). ``False`` keeps it only under
         ``runs/<key>`` as an exploration run (``dltheory report --include NAME@KEY`` shows it).
+    allow_large : bool
+        Run even if the experiment's resource estimate exceeds this machine's available memory or
+        the time limit (see :func:`check_task_resources`).
     """
     task = make_task(experiment, scale, seed, overrides)
     store = ResultsStore(out_dir)
@@ -375,6 +397,7 @@ def run_experiment(
     if not force and (record := _reused(store, task, why)) is not None:
         return record
     store.require_writable(f"no valid stored result of {task.experiment.name} to reuse")
+    check_task_resources([task], allow_large)
     if isinstance(executor, str):
         with make_executor(executor) as ex, use_executor(ex):
             result = execute_task(task, catch_errors=catch_errors)
@@ -393,6 +416,7 @@ def run_sweep(
     on_done: Callable[[RunRecord, bool], None] | None = None,
     publish: bool | str = True,
     state: SweepState | None = None,
+    allow_large: bool = False,
 ) -> list[RunRecord]:
     """Run ``tasks`` on ``executor`` through the results store; returns their records in order.
 
@@ -403,7 +427,8 @@ def run_sweep(
     by this process as tasks complete (so an interruption loses only unfinished tasks). Errors
     inside a task are recorded as runs with status ``"error"``. A single pending task runs in this
     process with ``executor`` active, so that its inner sweeps can use the executor's workers.
-    ``on_done(record, skipped)`` is called after each task.
+    ``on_done(record, skipped)`` is called after each task. Before any task runs, the resource
+    estimates of the tasks to run are checked (:func:`check_task_resources`) unless ``allow_large``.
 
     Parameters
     ----------
@@ -456,6 +481,7 @@ def run_sweep(
                 on_done(record, True)
     if pending:
         store.require_writable(f"{len(pending)} task(s) have no valid stored result to reuse")
+        check_task_resources([tasks[i] for i in pending], allow_large)
     with sweep_progress("experiments", sum(costs.values()), keep=True, state=state) as advance:
 
         def finished(i: int, result: tuple[dict[str, Any], dict[str, bytes]]) -> None:
