@@ -31,7 +31,9 @@ def test_residual_one_input_matches_residual_four_point():
     k1 = 0.1 + 1.3 * float((x @ x.T)[0, 0]) / 4
     ref = residual_four_point(k1, 6, "tanh", gamma, cb, cw).kernel
     k, _ = network_ntk_recursion(x, [None] + ["tanh"] * 5, [1.3] + [cw] * 5, [0.1] + [cb] * 5, gamma, ntk=False)
-    np.testing.assert_allclose(k[:, 0, 0], ref, rtol=1e-12)
+    # the multi-input path takes Gaussian expectations by the Hermite series, the one-input residual code
+    # by 1-D quadrature; the two agree to their stated accuracy (~1e-10), not to rounding
+    np.testing.assert_allclose(k[:, 0, 0], ref, rtol=1e-9)
 
 
 def test_linear_residual_closed_form(x):
